@@ -17,6 +17,9 @@ AC_MODES: tuple[str, ...] = ("off", "cool18", "cool22", "cool26", "cool30")
 AC_SETPOINT_C = np.array([np.nan, 18.0, 22.0, 26.0, 30.0])
 # Seed 003 §4.4: power of each mode at 22 °C ambient for a 1.5 kW unit.
 AC_TABLE_KW = np.array([0.0, 1.5, 1.33, 1.1, 0.76])
+# Power per kW of nominal rating; "off" is a large negative number so that the
+# clip to [0, p_max] zeroes it without a mask on the hot path.
+_AC_TABLE_PER_NOMINAL = np.concatenate([[-1e9], AC_TABLE_KW[1:] / 1.5]).astype(np.float32)
 AC_TABLE_NOMINAL_KW = 1.5
 AC_REFERENCE_T_OUT_C = 22.0
 AC_MAX_SETPOINT_STEP_C = 8.0
@@ -24,6 +27,7 @@ N_AC_ACTIONS = len(AC_MODES)
 # Share of the internal heat gain left when the user is away (solar and envelope
 # gains remain; people and appliances leave). See docs/devices.md.
 AWAY_GAIN_SHARE = 0.35
+_GAIN_SHARE = np.array([AWAY_GAIN_SHARE, 1.0], dtype=np.float32)
 
 # EV charging levels as fractions of the pile rating.
 EV_LEVELS = np.array([0.0, 0.5, 1.0])
@@ -109,21 +113,36 @@ class ACFleet(_SoA):
         wrapped = (h >= on) | (h < off)
         return np.where(on <= off, inside, wrapped)
 
+    def __post_init__(self) -> None:
+        self._derive()
+
+    def _derive(self) -> None:
+        # Per-unit constants of the hot path, derived once (not state: rebuilt on load).
+        self._inv_rcop = (1.0 / (self.r_c_per_kw * self.cop)).astype(np.float32)
+        self._decay: dict[float, np.ndarray] = {}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        super().load_state_dict(state)
+        self._derive()
+
+    def _decay_for(self, dt_h: float) -> np.ndarray:
+        a = self._decay.get(dt_h)
+        if a is None:
+            a = np.exp(-dt_h / (self.r_c_per_kw * self.c_kwh_per_c)).astype(np.float32)
+            self._decay = {dt_h: a}
+        return a
+
     def mode_power_kw(self, t_out_c: float) -> np.ndarray:
         """Power of every mode for every unit, shape (n, 5), at this outdoor temperature."""
-        scale = (self.p_nominal_kw / AC_TABLE_NOMINAL_KW)[:, None]
-        slope = (t_out_c - AC_REFERENCE_T_OUT_C) / (self.r_c_per_kw * self.cop)
-        p = scale * AC_TABLE_KW[None, :] + slope[:, None]
-        p = np.clip(p, 0.0, self.p_max_kw[:, None])
-        p[:, 0] = 0.0
-        return p.astype(np.float32, copy=False)
+        p = self.p_nominal_kw[:, None] * _AC_TABLE_PER_NOMINAL[None, :]
+        p += ((t_out_c - AC_REFERENCE_T_OUT_C) * self._inv_rcop)[:, None]
+        return np.clip(p, 0.0, self.p_max_kw[:, None], out=p)
 
     def power_of(self, mode: np.ndarray, t_out_c: float) -> np.ndarray:
         """Power of the given mode per unit (no (n, 5) temporary)."""
-        scale = self.p_nominal_kw / AC_TABLE_NOMINAL_KW
-        p = scale * AC_TABLE_KW[mode] + (t_out_c - AC_REFERENCE_T_OUT_C) / (self.r_c_per_kw * self.cop)
-        p = np.minimum(np.maximum(p, 0.0), self.p_max_kw)
-        return np.where(mode == 0, 0.0, p).astype(np.float32, copy=False)
+        p = np.take(_AC_TABLE_PER_NOMINAL, mode) * self.p_nominal_kw
+        p += np.float32(t_out_c - AC_REFERENCE_T_OUT_C) * self._inv_rcop
+        return np.clip(p, 0.0, self.p_max_kw, out=p)
 
     def usual_mode(self, hour_of_day: float) -> np.ndarray:
         """Mode the user would choose: preferred mode when scheduled on, else off."""
@@ -156,12 +175,17 @@ class ACFleet(_SoA):
                 Default: present exactly when the unit runs.
         """
         p = self.power_of(mode, t_out_c)
-        tau_h = self.r_c_per_kw * self.c_kwh_per_c
-        a = np.exp(-dt_h / tau_h)
         present = (mode != 0) if occupied is None else occupied
-        gain = np.where(present, self.q_gain_kw, AWAY_GAIN_SHARE * self.q_gain_kw)
-        t_eq = t_out_c + self.r_c_per_kw * (gain - self.cop * p)
-        self.t_in_c = (t_eq + (self.t_in_c - t_eq) * a).astype(np.float32)
+        gain = np.take(_GAIN_SHARE, present.view(np.int8)) * self.q_gain_kw
+        # Exact solution over the period: T -> T_eq + (T - T_eq) exp(-dt / RC).
+        t_eq = gain
+        t_eq -= self.cop * p
+        t_eq *= self.r_c_per_kw
+        t_eq += np.float32(t_out_c)
+        t = self.t_in_c - t_eq
+        t *= self._decay_for(dt_h)
+        t += t_eq
+        self.t_in_c = t
         self.mode = mode.astype(np.int8, copy=False)
         self.p_kw = p
         return p
@@ -238,9 +262,10 @@ class EVFleet(_SoA):
         p_req = np.where(plugged_h > 0, np.maximum(p_req, np.minimum(need_kw, self.p_max_kw)), 0.0)
         e = np.minimum(p_req * plugged_h, e_rem)
         e_rem = e_rem - e
-        self.e_rem_kwh[rows, j] = e_rem
         ends = (self.departure_h[rows, j] > t_h) & (self.departure_h[rows, j] <= t_h + dt_h)
         unmet = np.where(ends, e_rem, 0.0).astype(np.float32)
+        # A departed car's remainder moves to the unmet account, so it is counted once.
+        self.e_rem_kwh[rows, j] = np.where(ends, 0.0, e_rem)
         p = (e / dt_h).astype(np.float32)
         self.p_kw = p
         return p, unmet

@@ -60,6 +60,25 @@ class Fleet:
     def n_ders(self) -> int:
         return sum(self.count(k) for k in KINDS)
 
+    def park_sum(self, kind: str, values: np.ndarray) -> np.ndarray:
+        """Sum ``values`` (one per unit of ``kind``) per park, in float64.
+
+        Units are stored park by park, so a segmented sum (``reduceat``) does the
+        job without the float64 copy ``np.bincount`` makes of its weights.
+        """
+        park = getattr(self, kind).park
+        starts = self.extras.get(("starts", kind))
+        if starts is None:
+            if len(park) and (np.diff(park) < 0).any():
+                raise ValueError(f"{kind} units are not stored park by park")
+            starts = np.searchsorted(park, np.arange(self.n_parks)).astype(np.intp)
+            self.extras[("starts", kind)] = starts
+        out = np.zeros(self.n_parks)
+        nonempty = np.diff(np.append(starts, len(park))) > 0
+        if nonempty.any():
+            out[nonempty] = np.add.reduceat(values, starts[nonempty], dtype=np.float64)
+        return out
+
     def pv_park_kw(self, step: int) -> np.ndarray:
         """PV output per park in a period (kW)."""
         cap = np.bincount(self.pv.park, weights=self.pv.capacity_kw, minlength=self.n_parks)
@@ -133,7 +152,24 @@ def build_fleet(
     )
 
 
-_DTYPES = {"park": np.int32, "preferred_mode": np.int8, "mode": np.int8, "activated": bool}
+# Schedule hours and comfort limits need no more than float16's 0.01-0.02 resolution.
+_DTYPES = {
+    "park": np.int32,
+    "preferred_mode": np.int8,
+    "mode": np.int8,
+    "activated": bool,
+    "on_hour": np.float16,
+    "off_hour": np.float16,
+    "comfort_low_c": np.float16,
+    "comfort_high_c": np.float16,
+}
+
+
+def soa_from_dict(cls, columns: dict[str, np.ndarray]):
+    """A device fleet of class ``cls`` from a dict of columns, with the fleet's dtypes."""
+    from dataclasses import fields
+
+    return cls(**{f.name: np.asarray(columns[f.name]).astype(_DTYPES.get(f.name, np.float32)) for f in fields(cls)})
 
 
 def _concat(parts: list[dict[str, np.ndarray]], cls) -> dict[str, np.ndarray]:

@@ -185,8 +185,8 @@ class VppModel(mesa.Model):
     def _record(self, k, ctx, p_ac, p_ev, unmet, prev, overridden) -> None:
         f = self.fleet
         n_parks = f.n_parks
-        ac_kw = np.bincount(f.ac.park, weights=p_ac, minlength=n_parks)
-        ev_kw = np.bincount(f.ev.park, weights=p_ev, minlength=n_parks)
+        ac_kw = f.park_sum("ac", p_ac)
+        ev_kw = f.park_sum("ev", p_ev)
         base_kw = f.base_load_kw[:, k]
         pv_kw = f.pv_park_kw(k)
         all_kw = ac_kw + ev_kw + base_kw

@@ -129,3 +129,27 @@ class ParkSpec(_Strict):
     ac: ACSpec | None = None
     ev: EVSpec | None = None
     pv: PVSpec | None = None
+
+
+RuleName = Literal["rule1", "rule2", "rule3", "rule4"]
+
+
+class AggregationSpec(_Strict):
+    """Self-organisation settings (seed 003 §3.4)."""
+
+    enabled: bool = False
+    max_levels: Annotated[int, Field(ge=1, le=10)] = 5
+    rules: list[RuleName] = ["rule3", "rule3", "rule3", "rule3", "rule3"]
+    custom_rule: Annotated[str | None, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] = None
+    group_size: Annotated[int, Field(ge=2, le=1000, description="units a merge proposal may join")] = 4
+    epsilon_cvg_kw: Annotated[float, Field(gt=0.0, le=1e6)] = 0.5
+    h_m: Annotated[int, Field(ge=1, le=100, description="consecutive stable iterations for convergence")] = 3
+    max_iterations: Annotated[int, Field(ge=1, le=10_000)] = 50
+
+    @model_validator(mode="after")
+    def _rules(self) -> AggregationSpec:
+        if len(self.rules) < self.max_levels:
+            raise ValueError(f"rules has {len(self.rules)} entries; one per level is needed ({self.max_levels})")
+        if "rule4" in self.rules and self.custom_rule is None:
+            raise ValueError("rule4 needs custom_rule: 'module:function'")
+        return self

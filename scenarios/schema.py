@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aggregation.specs import ParkSpec
+from aggregation.specs import AggregationSpec, ParkSpec
 from aggregation.weather import WEATHER_FILES
 
 
@@ -80,30 +80,6 @@ class SystemIndexSpec(_Strict):
 
 class FitnessSpec(_Strict):
     similarity_lambda: Annotated[float, Field(gt=0.0, le=100.0, description="lambda of Eq. 3")] = 1.0
-
-
-RuleName = Literal["rule1", "rule2", "rule3", "rule4"]
-
-
-class AggregationSpec(_Strict):
-    """Self-organisation settings (seed 003 §3.4)."""
-
-    enabled: bool = False
-    max_levels: Annotated[int, Field(ge=1, le=10)] = 5
-    rules: list[RuleName] = ["rule3", "rule3", "rule3", "rule3", "rule3"]
-    custom_rule: Annotated[str | None, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] = None
-    group_size: Annotated[int, Field(ge=2, le=1000, description="units a merge proposal may join")] = 4
-    epsilon_cvg_kw: Annotated[float, Field(gt=0.0, le=1e6)] = 0.5
-    h_m: Annotated[int, Field(ge=1, le=100, description="consecutive stable iterations for convergence")] = 3
-    max_iterations: Annotated[int, Field(ge=1, le=10_000)] = 50
-
-    @model_validator(mode="after")
-    def _rules(self) -> AggregationSpec:
-        if len(self.rules) < self.max_levels:
-            raise ValueError(f"rules has {len(self.rules)} entries; one per level is needed ({self.max_levels})")
-        if "rule4" in self.rules and self.custom_rule is None:
-            raise ValueError("rule4 needs custom_rule: 'module:function'")
-        return self
 
 
 class PolicySpec(_Strict):
@@ -205,11 +181,13 @@ def _describe(err: dict, data: Any) -> str:
         return f"field '{path}': required field is missing"
     msg = err.get("msg", "invalid").removeprefix("Value error, ")
     ctx = err.get("ctx") or {}
-    allowed = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ctx.items() if k in ("ge", "gt", "le", "lt"))
+    bounds = [f"{sym} {ctx[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in ctx]
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict | list) else f"<{type(value).__name__}>"
-    tail = f" (allowed: {allowed})" if allowed else ""
-    return f"field '{path}': got {shown}: {msg}{tail}"
+    if bounds:
+        # Ranges come from the schema's Field constraints; say them plainly.
+        return f"field '{path}': got {shown}; allowed: {' and '.join(bounds)}"
+    return f"field '{path}': got {shown}: {msg}"
 
 
 def parse(data: Any, source: str = "<scenario>") -> Scenario:
@@ -240,7 +218,7 @@ def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> S
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ScenarioError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     if overrides and isinstance(data, dict):
