@@ -4,7 +4,15 @@ from .agents import ACAgent, DERAgent, EVAgent, PVAgent
 from .fleet import Fleet, build_fleet
 from .indices import load_index, period_fitness, shape_distance, system_index
 from .model import SystemSignal, VppModel
-from .policy import GreedyFitnessPolicy, KindView, PeriodContext, Policy, RulePolicy, make_policy, register_policy
+from .policy import (
+    GreedyFitnessPolicy,
+    KindView,
+    PeriodContext,
+    Policy,
+    RulePolicy,
+    make_policy,
+    register_policy,
+)
 from .specs import ACSpec, EVSpec, ParkSpec, PVSpec
 
 __all__ = [

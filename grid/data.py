@@ -60,11 +60,24 @@ class FuelSpec:
     energy_capacity_factor: float | None = None
 
 
-def _fossil(name: str, heat_rate_btu_per_kwh: float, price_per_mmbtu: float, co2_kg_per_mmbtu: float,
-            p_min_frac: float, ramp_pct_per_min: float, must_run: bool) -> FuelSpec:
+def _fossil(
+    name: str,
+    heat_rate_btu_per_kwh: float,
+    price_per_mmbtu: float,
+    co2_kg_per_mmbtu: float,
+    p_min_frac: float,
+    ramp_pct_per_min: float,
+    must_run: bool,
+) -> FuelSpec:
     mmbtu_per_mwh = heat_rate_btu_per_kwh * _MMBTU_PER_MWH_PER_BTU_PER_KWH
-    return FuelSpec(name, round(price_per_mmbtu * mmbtu_per_mwh, 2), round(co2_kg_per_mmbtu * mmbtu_per_mwh, 1),
-                    p_min_frac, min(1.0, ramp_pct_per_min * 60.0 / 100.0), must_run)
+    return FuelSpec(
+        name,
+        round(price_per_mmbtu * mmbtu_per_mwh, 2),
+        round(co2_kg_per_mmbtu * mmbtu_per_mwh, 1),
+        p_min_frac,
+        min(1.0, ramp_pct_per_min * 60.0 / 100.0),
+        must_run,
+    )
 
 
 GAS_PRICE_PER_MMBTU = 3.36
@@ -95,8 +108,16 @@ SEGMENT_COST_FACTORS: tuple[float, ...] = (0.95, 1.00, 1.05)
 # nuclear, 33/34/36 fossil, 39 interconnection to rest of US/Canada (IEEE numbering). MATPOWER does not
 # say which fossil fuel; we assign coal (34), gas CC (33) and oil steam (36) to spread the merit order.
 CASE39_UNIT_FUELS: dict[int, str] = {
-    29: "hydro", 30: "nuclear", 31: "nuclear", 32: "gas_cc", 33: "coal",
-    34: "nuclear", 35: "oil_steam", 36: "nuclear", 37: "nuclear", 38: "import",
+    29: "hydro",
+    30: "nuclear",
+    31: "nuclear",
+    32: "gas_cc",
+    33: "coal",
+    34: "nuclear",
+    35: "oil_steam",
+    36: "nuclear",
+    37: "nuclear",
+    38: "import",
 }
 # case14: PGLib-OPF v21.07 pglib_opf_case14_ieee.m classifies the units at IEEE buses 1 and 2 as natural
 # gas ("NG") and those at buses 3, 6, 8 as synchronous condensers ("SYNC", Pmax 0). Bus-2's steeper
@@ -107,37 +128,66 @@ CASE14_SYNC_CONDENSER_BUSES: tuple[int, ...] = (2, 5, 7)
 # case14 thermal ratings (MVA), PGLib-OPF v21.07 pglib_opf_case14_ieee.m rate_a, in MATPOWER branch
 # order keyed by IEEE (from, to) bus numbers.
 CASE14_RATE_A_MVA: dict[tuple[int, int], float] = {
-    (1, 2): 472, (1, 5): 128, (2, 3): 145, (2, 4): 158, (2, 5): 161, (3, 4): 160, (4, 5): 664,
-    (4, 7): 141, (4, 9): 53, (5, 6): 117, (6, 11): 134, (6, 12): 104, (6, 13): 201, (7, 8): 167,
-    (7, 9): 267, (9, 10): 325, (9, 14): 99, (10, 11): 141, (12, 13): 99, (13, 14): 76,
+    (1, 2): 472,
+    (1, 5): 128,
+    (2, 3): 145,
+    (2, 4): 158,
+    (2, 5): 161,
+    (3, 4): 160,
+    (4, 5): 664,
+    (4, 7): 141,
+    (4, 9): 53,
+    (5, 6): 117,
+    (6, 11): 134,
+    (6, 12): 104,
+    (6, 13): 201,
+    (7, 8): 167,
+    (7, 9): 267,
+    (9, 10): 325,
+    (9, 14): 99,
+    (10, 11): 141,
+    (12, 13): 99,
+    (13, 14): 76,
 }
 
-# --- default renewables and parks (modelling choices, see docs/grid.md) --------------------------------------
-# (bus, p_mw) per plant. Sized so that the default day shows curtailment from congestion and, for
-# case39, from must-run nuclear/coal at night.
+# --- default renewables and parks (modelling choices, see docs/grid.md) ---------------------------------
+# (bus, p_mw) per plant. Sized so that windy days (e.g. Miami day 100 or 200) show curtailment: the wind
+# farms sit behind corridors that bind (case14: lines 9-14 / 13-14 into IEEE bus 14; case39: lines 26-29 /
+# 28-29 out of IEEE bus 29, shared with the 865 MW nuclear unit at bus 38).
 DEFAULT_WIND: dict[str, tuple[tuple[int, float], ...]] = {
-    "case14": ((13, 90.0),),
+    "case14": ((13, 200.0),),
     "case39": ((28, 1200.0), (15, 600.0)),
 }
 DEFAULT_PV: dict[str, tuple[tuple[int, float], ...]] = {
-    "case14": ((12, 80.0), (2, 60.0)),
+    "case14": ((12, 100.0),),
     "case39": ((3, 700.0), (20, 700.0)),
 }
+# Park buses in assignment order: the renewable buses and their neighbours first (where flexible demand
+# can absorb congested output), then the remaining load buses by size.
 DEFAULT_PARK_BUSES: dict[str, tuple[int, ...]] = {
-    "case14": (3, 8, 12, 13, 1, 2, 4, 5, 9, 10, 11),
-    "case39": (15, 19, 3, 7, 23, 2, 14, 26, 28, 20, 24, 22, 25, 27, 6, 17, 0, 11, 8, 30, 38),
+    "case14": (13, 12, 8, 3, 2, 1, 4, 5, 9, 10, 11),
+    "case39": (28, 25, 15, 3, 20, 38, 19, 7, 2, 23, 14, 26, 22, 24, 27, 6, 17, 0, 11, 8, 30),
 }
 
 # --- load shape ---------------------------------------------------------------------------------------
 # IEEE RTS Task Force (1979), "IEEE Reliability Test System", IEEE Trans. PAS-98(6), Table 4: hourly
 # load in percent of daily peak, weekdays. Column order: hour 0 = 00:00-01:00.
 RTS_WEEKDAY_PROFILE: dict[str, np.ndarray] = {
-    "winter": np.array([67, 63, 60, 59, 59, 60, 74, 86, 95, 96, 96, 95,
-                        95, 95, 93, 94, 99, 100, 100, 96, 91, 83, 73, 63], dtype=float) / 100.0,
-    "summer": np.array([64, 60, 58, 56, 56, 58, 64, 76, 87, 95, 99, 100,
-                        99, 100, 100, 97, 96, 96, 93, 92, 92, 93, 87, 72], dtype=float) / 100.0,
-    "spring_fall": np.array([63, 62, 60, 58, 59, 65, 72, 85, 95, 99, 100, 99,
-                             93, 92, 90, 88, 90, 92, 96, 98, 96, 90, 80, 70], dtype=float) / 100.0,
+    "winter": np.array(
+        [67, 63, 60, 59, 59, 60, 74, 86, 95, 96, 96, 95, 95, 95, 93, 94, 99, 100, 100, 96, 91, 83, 73, 63],
+        dtype=float,
+    )
+    / 100.0,
+    "summer": np.array(
+        [64, 60, 58, 56, 56, 58, 64, 76, 87, 95, 99, 100, 99, 100, 100, 97, 96, 96, 93, 92, 92, 93, 87, 72],
+        dtype=float,
+    )
+    / 100.0,
+    "spring_fall": np.array(
+        [63, 62, 60, 58, 59, 65, 72, 85, 95, 99, 100, 99, 93, 92, 90, 88, 90, 92, 96, 98, 96, 90, 80, 70],
+        dtype=float,
+    )
+    / 100.0,
 }
 
 

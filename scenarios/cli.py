@@ -51,6 +51,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"\n{sc.name}: {sum(m.fleet.n_ders for m in out.models.values()) // len(out.models):,d} DERs, "
           f"{out.wall_s:.2f} s")
     print(format_summary(out.summary))
+    if "uptake" in out.extras:
+        cols = ["mode", "n_agents", "renewable_utilisation", "curtailment_rate", "co2_t", "cost",
+                "congestion_hours", "ac_violation_hours", "status"]
+        up = out.extras["uptake"]
+        print(f"\nrenewable uptake on {sc.grid.case} (controlled DERs shift load; baseline = the case itself):")
+        print(up[[c for c in cols if c in up]].to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     if out.folder is not None:
         print(f"\nresults: {out.folder}")
     return 0

@@ -51,6 +51,10 @@ def system_signal(sc: Scenario) -> SystemSignal:
     if si.source == "series":
         n = sc.n_steps
         return SystemSignal(np.asarray(si.series.e_res_mwh[:n], float), np.asarray(si.series.e_tot_mwh[:n], float))
+    if si.source == "grid":
+        from .uptake import grid_signal
+
+        return grid_signal(sc)
     s = si.simbench
     e_res, e_tot = simbench_system_signal(
         s.load_profile, s.pv_profile, s.wind_profile, s.pv_capacity_per_peak_load, s.wind_capacity_per_peak_load,
@@ -184,8 +188,17 @@ def run_scenario(
             models[label] = model
 
     summary = summary_table(models)
+    extras: dict = {}
+    if sc.grid is not None and sc.grid.sweep_agents and max_steps is None:
+        from .uptake import run_sweep
+
+        def controlled() -> tuple[Policy, Decider | None]:
+            return policy_for(sc), decider_for(sc)
+
+        extras["uptake"] = run_sweep(sc, partial, weather=weather, signal=signal, controlled=controlled,
+                                     progress=progress)
     wall = time.perf_counter() - t0
-    out = RunOutput(sc, models, None, summary, wall)
+    out = RunOutput(sc, models, None, summary, wall, extras)
     if partial is None:
         return out
     _write(out, partial, plots=sc.output.plots if plots is None else plots)

@@ -5,7 +5,6 @@ from aggregation.devices import (
     AC_TABLE_KW,
     AC_TRANSITIONS,
     AWAY_GAIN_SHARE,
-    EV_LEVELS,
     ACFleet,
     EVFleet,
     pv_profile_kw_per_kwp,

@@ -23,7 +23,7 @@ def test_bulk_handles_equal_one_by_one_registration():
 
     a, b = M(seed=1), M(seed=1)
     slow = []
-    for i in range(5):
+    for _i in range(5):
         h = ACAgent.__new__(ACAgent)
         mesa.Agent.__init__(h, a)
         slow.append(h)
