@@ -186,10 +186,32 @@ def _concat(parts: list[dict[str, np.ndarray]], cls) -> dict[str, np.ndarray]:
     return out
 
 
+def quantise(x: np.ndarray, dist, levels: int | None) -> np.ndarray:
+    """Snap draws of ``dist`` to ``levels`` equally spaced values (identity when ``levels`` is None).
+
+    The range is [low, high] of a Uniform and [max(min, mean - 3 std), min(max, mean + 3 std)]
+    of a ClippedNormal, cut into ``levels`` equal bins; each draw becomes its bin's midpoint
+    (values beyond the range fall into the end bins). Draws are quantised after sampling,
+    so the random stream is the same with and without quantisation.
+    """
+    if levels is None:
+        return x
+    if hasattr(dist, "low"):
+        lo, hi = float(dist.low), float(dist.high)
+    else:
+        lo, hi = max(dist.min, dist.mean - 3.0 * dist.std), min(dist.max, dist.mean + 3.0 * dist.std)
+    if hi <= lo:
+        return np.full_like(x, lo)
+    width = (hi - lo) / levels
+    k = np.clip(np.floor((x - lo) / width), 0, levels - 1)
+    return lo + (k + 0.5) * width
+
+
 def _draw_ac(spec, park: int, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    r = spec.r_c_per_kw.sample(rng, n)
-    c = spec.c_kwh_per_c.sample(rng, n)
-    cop = spec.cop.sample(rng, n)
+    lv = getattr(spec, "parameter_levels", None)
+    r = quantise(spec.r_c_per_kw.sample(rng, n), spec.r_c_per_kw, lv)
+    c = quantise(spec.c_kwh_per_c.sample(rng, n), spec.c_kwh_per_c, lv)
+    cop = quantise(spec.cop.sample(rng, n), spec.cop, lv)
     p_nom = np.full(n, spec.p_nominal_kw)
     # Calibrated so that cool22 (1.33 kW at nominal 1.5 kW) holds 22 °C in steady state.
     q_gain = cop * p_nom * (1.33 / 1.5)
@@ -221,13 +243,14 @@ def _draw_ac(spec, park: int, n: int, rng: np.random.Generator) -> dict[str, np.
 def _draw_ev(spec, park: int, n: int, n_days: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     # Day -1 is included so that sessions plugged in overnight are present at t = 0.
     day0 = 24.0 * (np.arange(n_days) - 1)[None, :]
-    arrival = spec.arrival_h.sample(rng, n * n_days).reshape(n, n_days) + day0
-    dwell = spec.dwell_h.sample(rng, n * n_days).reshape(n, n_days)
+    lv = getattr(spec, "parameter_levels", None)
+    arrival = quantise(spec.arrival_h.sample(rng, n * n_days), spec.arrival_h, lv).reshape(n, n_days) + day0
+    dwell = quantise(spec.dwell_h.sample(rng, n * n_days), spec.dwell_h, lv).reshape(n, n_days)
     departure = arrival + dwell
     # One session per pile per day: a session ends before the next one starts.
     nxt = np.concatenate([arrival[:, 1:], np.full((n, 1), np.inf)], axis=1)
     departure = np.minimum(departure, nxt)
-    need = spec.energy_kwh.sample(rng, n * n_days).reshape(n, n_days)
+    need = quantise(spec.energy_kwh.sample(rng, n * n_days), spec.energy_kwh, lv).reshape(n, n_days)
     # Energy a plug-and-charge pile already delivered before the run started.
     before_kwh = spec.p_max_kw * np.clip(np.minimum(departure, 0.0) - arrival, 0.0, None)
     return {

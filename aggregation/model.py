@@ -87,6 +87,8 @@ class VppModel(mesa.Model):
         seed: int = 0,
     ):
         super().__init__(seed=seed)
+        # Kept so that sibling runs (e.g. the previous week of an assessment baseline) can be rebuilt.
+        self.parks, self.day_of_year, self.scale, self.seed_value = tuple(parks), int(day_of_year), float(scale), seed
         n = len(weather)
         if len(signal.e_res_mwh) < n:
             raise ValueError(f"system signal has {len(signal.e_res_mwh)} periods, the horizon needs {n}")

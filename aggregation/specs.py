@@ -77,6 +77,10 @@ class ACSpec(_Strict):
     comfort_low_c: Annotated[float, Field(ge=10.0, le=30.0)] = 19.0
     comfort_high_c: Annotated[float, Field(ge=15.0, le=35.0)] = 27.0
     t_in_init_c: Uniform = Uniform(low=24.0, high=27.0)
+    parameter_levels: Annotated[
+        int | None,
+        Field(ge=2, le=1_000_000, description="quantise R, C, COP draws to this many levels"),
+    ] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ACSpec:
@@ -99,6 +103,10 @@ class EVSpec(_Strict):
     dwell_h: ClippedNormal = ClippedNormal(mean=8.0, std=1.5, min=0.5, max=23.0)
     energy_kwh: ClippedNormal = ClippedNormal(mean=20.0, std=8.0, min=2.0, max=80.0)
     activated_share: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    parameter_levels: Annotated[
+        int | None,
+        Field(ge=2, le=1_000_000, description="quantise arrival, dwell, energy draws to this many levels"),
+    ] = None
 
 
 class PVSpec(_Strict):
@@ -135,21 +143,41 @@ RuleName = Literal["rule1", "rule2", "rule3", "rule4"]
 
 
 class AggregationSpec(_Strict):
-    """Self-organisation settings (seed 003 §3.4)."""
+    """Self-organisation settings (seed 003 §3.4; algorithm in docs/aggregation.md).
+
+    ``rules[i - 1]`` is the rule that forms level ``i`` from level ``i - 1``
+    (level 0 are the DERs); only the first ``max_levels`` entries are used.
+    """
 
     enabled: bool = False
-    max_levels: Annotated[int, Field(ge=1, le=10)] = 5
+    max_levels: Annotated[int, Field(ge=1, le=10, description="aggregator levels above the DERs")] = 5
     rules: list[RuleName] = ["rule3", "rule3", "rule3", "rule3", "rule3"]
     custom_rule: Annotated[str | None, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] = None
     group_size: Annotated[int, Field(ge=2, le=1000, description="units a merge proposal may join")] = 4
-    epsilon_cvg_kw: Annotated[float, Field(gt=0.0, le=1e6)] = 0.5
+    epsilon_cvg_kw: Annotated[float, Field(gt=0.0, le=1e6, description="Eq. 13 threshold on the VPP load change")] = 0.5
     h_m: Annotated[int, Field(ge=1, le=100, description="consecutive stable iterations for convergence")] = 3
     max_iterations: Annotated[int, Field(ge=1, le=10_000)] = 50
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, description="seed of the organiser's generator")] = 0
+    proposal_rounds: Annotated[
+        int, Field(ge=0, le=10_000, description="iterations per period in which free units propose merges")
+    ] = 3
+    proposal_jitter: Annotated[
+        float, Field(ge=0.0, le=100.0, description="noise on complementary matching, in std of residuals")
+    ] = 0.5
+    joint_passes: Annotated[int, Field(ge=1, le=50, description="one-step passes of the joint-action improvement")] = 4
+    comfort_guard_c: Annotated[
+        float, Field(ge=0.0, le=20.0, description="ACs this close (°C) to their comfort limit never shed for a coalition")
+    ] = 0.5
+    snapshot_hour: Annotated[float, Field(ge=0.0, lt=24.0, description="hour of Fig. 7a and the hierarchy drawing")] = 10.0
+    figure_level: Annotated[int, Field(ge=1, le=10, description="level shown in Fig. 7a (capped at max_levels)")] = 4
+    graph_max_nodes: Annotated[
+        int, Field(ge=10, le=10_000_000, description="node budget of each exported hierarchy graph")
+    ] = 20_000
 
     @model_validator(mode="after")
     def _rules(self) -> AggregationSpec:
         if len(self.rules) < self.max_levels:
             raise ValueError(f"rules has {len(self.rules)} entries; one per level is needed ({self.max_levels})")
-        if "rule4" in self.rules and self.custom_rule is None:
+        if "rule4" in self.rules[: self.max_levels] and self.custom_rule is None:
             raise ValueError("rule4 needs custom_rule: 'module:function'")
         return self

@@ -9,29 +9,10 @@ QMIX (Rashid et al., 2018); VDN (Sunehag et al., 2018) is the special case
 Q_tot = sum_i Q_i. Defaults follow the reference PyMARL implementation; see
 docs/qmix.md for the equations and the source of every default.
 
-The module reads top to bottom: environment protocol, config, networks,
-learner, deployment helper, PettingZoo adapter.
-
-Environment protocol (what :class:`QMIXLearner` talks to)
------------------------------------------------------------
-An environment exposes ``marl_spec`` (an :class:`EnvSpec`) and three methods::
-
-    reset(seed: int | None) -> EnvObservation
-    step(actions: np.ndarray[int64] shape (n_agents,)) -> (reward: float, terminated: bool, info: dict)
-    observe() -> EnvObservation        # the observation after the last step
-
-``EnvObservation`` is a dict with ``obs`` (n_agents, obs_dim) float,
-``state`` (state_dim,) float, ``avail`` (n_agents, n_actions) bool,
-``agent_mask`` (n_agents,) bool and, when there are several agent kinds,
-``kinds`` (n_agents,) int (kind index of each slot, fixed for the episode).
-Slots beyond the current coalition have ``agent_mask`` False; the learner
-sends them action -1, which the environment must ignore. ``reward`` is the
-team reward (for He et al. the sum of the coalition members' fitness).
-``terminated`` means a true end (no bootstrapping); an episode cut by a time
-limit returns ``terminated=False`` and either ``info["truncated"] = True`` or
-reaches ``episode_limit`` steps. ``reset`` is called with a fresh seed every
-episode, drawn from the learner's generator, which makes runs reproducible
-and lets a checkpoint resume exactly.
+The module reads top to bottom: config, networks (agent DRQN, mixers),
+learner (acting, TD update, training loop, checkpoints). Re-exported here:
+the fleet-scale greedy policy (:mod:`learners.batched_policy`) and the
+environment protocol with its PettingZoo adapter (:mod:`learners.marl_env`).
 """
 
 from __future__ import annotations
@@ -44,17 +25,30 @@ import os
 import time
 import types
 import typing
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NotRequired, Protocol, TypedDict
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from learners.batched_policy import BatchedPolicy, intra_op_threads
 from learners.buffers import EpisodeBatch, EpisodeBuffer
+from learners.marl_env import (
+    EnvObservation,
+    EnvSpec,
+    MARLEnv,
+    ParallelEnvAdapter,
+    UnsupportedEnvError,
+    check_discrete,
+)
+
+__all__ = [
+    "AgentNet", "BatchedPolicy", "EnvObservation", "EnvSpec", "MARLEnv", "ParallelEnvAdapter", "QMIXConfig",
+    "QMIXLearner", "QMixer", "UnsupportedEnvError", "VDNMixer",
+]
 
 # --------------------------------------------------------------------------- config
 
@@ -91,6 +85,10 @@ class QMIXConfig:
         n_episodes: episode budget (None: only ``t_max`` limits training).
         t_max: environment-step budget (None: only ``n_episodes`` limits training).
         checkpoint_interval: episodes between checkpoints when a directory is given (0: only at the end).
+        torch_threads: intra-op threads while training and evaluating (None: leave torch's setting).
+            The default 1 is a vppsim choice: update batches are tiny, so extra threads only add
+            synchronisation, and on a busy 2-core machine OpenMP spin-waits made updates 20x slower.
+            Results are bit-reproducible only for the same thread count.
     """
 
     mixer: Literal["qmix", "vdn"] = "qmix"
@@ -116,6 +114,7 @@ class QMIXConfig:
     n_episodes: int | None = None
     t_max: int | None = 2_050_000
     checkpoint_interval: int = 0
+    torch_threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.mixer not in ("qmix", "vdn"):
@@ -132,6 +131,8 @@ class QMIXConfig:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
         if not 0.0 <= self.epsilon_finish <= 1.0 or not 0.0 <= self.epsilon_start <= 1.0:
             raise ValueError("epsilon_start and epsilon_finish must be in [0, 1]")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ValueError(f"torch_threads must be >= 1 or None, got {self.torch_threads}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QMIXConfig:
@@ -341,7 +342,7 @@ class QMIXLearner:
     checkpoint_name: ClassVar[str] = "checkpoint.pt"
 
     def __init__(self, spec: EnvSpec, config: QMIXConfig | None = None) -> None:
-        self.spec = check_env_spec(spec)
+        self.spec = check_discrete(spec)
         self.config = c = config if config is not None else QMIXConfig()
         self.np_rng = np.random.default_rng(c.seed)
         self.torch_rng = torch.Generator().manual_seed(c.seed)
@@ -357,9 +358,9 @@ class QMIXLearner:
         self.params = [*self.agents.parameters(), *self.mixer.parameters()]
         if c.optimizer == "rmsprop":
             self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
-                self.params, lr=c.lr, alpha=c.optim_alpha, eps=c.optim_eps)
+                self.params, lr=c.lr, alpha=c.optim_alpha, eps=c.optim_eps, foreach=True)
         else:
-            self.optimizer = torch.optim.Adam(self.params, lr=c.lr, eps=c.optim_eps)
+            self.optimizer = torch.optim.Adam(self.params, lr=c.lr, eps=c.optim_eps, foreach=True)
         self.buffer = EpisodeBuffer(c.buffer_size, spec.episode_limit, spec.n_agents, spec.obs_dim,
                                     spec.state_dim, spec.n_actions)
         # kind_actions[k, a]: action a exists for kind k (kinds with fewer actions are padded).
@@ -368,6 +369,7 @@ class QMIXLearner:
         self.t_env = 0
         self.n_updates = 0
         self.last_target_update_episode = 0
+        self.train_seconds = 0.0  # wall time spent in train(), summed over calls and resumes
         self.history: list[dict[str, float]] = []
 
     # ----------------------------------------------------------------- acting
@@ -527,8 +529,8 @@ class QMIXLearner:
         self.optimizer.step()
         self.n_updates += 1
         n = filled.sum()
-        return {"loss": loss.item(), "grad_norm": float(grad_norm), "q_tot_mean": float((q_tot * filled).sum() / n),
-                "target_mean": float((y * filled).sum() / n)}
+        return {"loss": loss.item(), "grad_norm": grad_norm.item(),
+                "q_tot_mean": ((q_tot.detach() * filled).sum() / n).item(), "target_mean": ((y * filled).sum() / n).item()}
 
     def update_targets(self) -> None:
         """Hard copy of the online networks into the target networks."""
@@ -540,7 +542,7 @@ class QMIXLearner:
         spec = getattr(env, "marl_spec", None)
         if not isinstance(spec, EnvSpec):
             raise TypeError(f"{type(env).__name__} does not implement the MARLEnv protocol (no marl_spec)")
-        check_env_spec(spec)
+        check_discrete(spec)
         if spec != self.spec:
             raise ValueError(f"env spec {spec} differs from the learner's {self.spec}")
 
@@ -579,9 +581,9 @@ class QMIXLearner:
                 raise ValueError("resume=True needs a checkpoint_dir")
             if ckpt.exists():
                 self.load(ckpt)
-        start = time.perf_counter()
-        with tqdm(total=budget, initial=self.episode, disable=not progress, unit="ep",
-                  desc=f"{c.mixer} train") as bar:
+        with intra_op_threads(c.torch_threads), tqdm(total=budget, initial=self.episode, disable=not progress,
+                                                       unit="ep", desc=f"{c.mixer} train") as bar:
+            start, base_seconds = time.perf_counter(), self.train_seconds
             while ((budget is None or self.episode < budget)
                    and (c.t_max is None or self.t_env < c.t_max)):
                 seed = int(self.np_rng.integers(2**31 - 1))
@@ -594,7 +596,8 @@ class QMIXLearner:
                     rec.update(self._update(self.buffer.sample(c.batch_size, self.np_rng)))
                     if self.episode - self.last_target_update_episode >= c.target_update_interval:
                         self.update_targets()
-                rec["wall_s"] = time.perf_counter() - start
+                self.train_seconds = base_seconds + time.perf_counter() - start
+                rec["wall_s"] = self.train_seconds
                 self.history.append(rec)
                 if ckpt is not None and c.checkpoint_interval and self.episode % c.checkpoint_interval == 0:
                     self.save(ckpt)
@@ -611,8 +614,9 @@ class QMIXLearner:
         """Mean return of greedy episodes; uses its own generator, so training is unaffected."""
         self._check_env(env)
         rng = np.random.default_rng(self.config.seed + 1 if seed is None else seed)
-        rets = [self._run_episode(env, int(rng.integers(2**31 - 1)), explore=False)[1]
-                for _ in range(n_episodes)]
+        with intra_op_threads(self.config.torch_threads):
+            rets = [self._run_episode(env, int(rng.integers(2**31 - 1)), explore=False)[1]
+                    for _ in range(n_episodes)]
         return float(np.mean(rets))
 
     # ----------------------------------------------------------------- checkpoints
@@ -632,7 +636,8 @@ class QMIXLearner:
             "torch_rng": self.torch_rng.get_state(),
             "buffer": self.buffer.state_dict(),
             "counters": {"episode": self.episode, "t_env": self.t_env, "n_updates": self.n_updates,
-                         "last_target_update_episode": self.last_target_update_episode},
+                         "last_target_update_episode": self.last_target_update_episode,
+                         "train_seconds": self.train_seconds},
             "history": self.history,
         }
 
@@ -642,7 +647,7 @@ class QMIXLearner:
                 if k not in _BUDGET_KEYS and getattr(self.config, k) != v}
         if diff:
             raise ValueError(f"checkpoint config differs from this learner's (checkpoint, current): {diff}")
-        spec = EnvSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in sd["spec"].items()})
+        spec = EnvSpec.from_dict(sd["spec"])
         if spec != self.spec:
             raise ValueError(f"checkpoint env spec {spec} differs from {self.spec}")
         self.agents.load_state_dict(sd["agents"])
@@ -654,7 +659,7 @@ class QMIXLearner:
         self.torch_rng.set_state(sd["torch_rng"])
         self.buffer.load_state_dict(sd["buffer"])
         for k, v in sd["counters"].items():
-            setattr(self, k, int(v))
+            setattr(self, k, type(getattr(self, k))(v))
         self.history = list(sd["history"])
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -679,12 +684,12 @@ class QMIXLearner:
     def from_checkpoint(cls, path: str | os.PathLike[str]) -> QMIXLearner:
         """Rebuild a learner (config, spec and state) from a checkpoint file."""
         sd = torch.load(path, map_location="cpu", weights_only=True)
-        spec = EnvSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in sd["spec"].items()})
+        spec = EnvSpec.from_dict(sd["spec"])
         learner = cls(spec, QMIXConfig(**sd["config"]))
         learner.load_state_dict(sd)
         return learner
 
-    def policy(self, kind: int | str = 0, chunk_size: int = 4096) -> BatchedPolicy:
+    def policy(self, kind: int | str = 0, chunk_size: int = 2048) -> BatchedPolicy:
         """Greedy deployment policy for one agent kind (a snapshot of the current weights)."""
         k = self.spec.kind_names.index(kind) if isinstance(kind, str) else kind
         return BatchedPolicy(self.agents[k], chunk_size=chunk_size)

@@ -54,11 +54,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if "uptake" in out.extras:
         cols = ["mode", "n_agents", "renewable_utilisation", "curtailment_rate", "co2_t", "cost",
                 "congestion_hours", "ac_violation_hours", "status"]
-        up = out.extras["uptake"]
+        up = out.extras["uptake"].copy()
+        up["n_agents"] = up["n_agents"].astype(int)
         print(f"\nrenewable uptake on {sc.grid.case} (controlled DERs shift load; baseline = the case itself):")
         print(up[[c for c in cols if c in up]].to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     if out.folder is not None:
         print(f"\nresults: {out.folder}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training import train
+
+    sc = load(args.scenario, {"seed": args.seed})
+    folder = train(sc, Path(args.out), episodes=args.episodes, resume=args.resume, progress=not args.quiet)
+    print(f"trained QMIX on {sc.name}: {folder}")
+    print(f"use it with  policy: {{kind: qmix, weights: {folder / 'weights.pt'}}}")
     return 0
 
 
@@ -79,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", nargs="+")
     v.set_defaults(func=_cmd_validate)
+    t = sub.add_parser("train", help="train QMIX on coalitions drawn from a scenario's population")
+    t.add_argument("scenario", help="scenario file or bundled name")
+    t.add_argument("--out", default="training", help="folder receiving <name>-qmix/")
+    t.add_argument("--episodes", type=int, default=None, help="total episode budget (default: training.episodes)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_cmd_train)
     ls = sub.add_parser("list", help="list bundled scenarios")
     ls.set_defaults(func=_cmd_list)
     return p

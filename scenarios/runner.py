@@ -235,6 +235,14 @@ def _write(out: RunOutput, folder: Path, *, plots: bool) -> None:
         from .plots import write_run_plots
 
         write_run_plots(out, folder)
+    ctrl = out.models.get("controlled")
+    if ctrl is not None and hasattr(ctrl.decider, "write_outputs"):
+        from aggregation.hierarchy import write_comparison
+
+        ctrl.decider.write_outputs(folder, ctrl, plots=plots)
+        figures = write_comparison(out.models["baseline"], ctrl, folder, plots=plots)
+        manifest["aggregation_figures"] = figures
+        results.write_json(folder / "manifest.json", manifest)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

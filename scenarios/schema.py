@@ -86,7 +86,31 @@ class PolicySpec(_Strict):
     """Which DER policy acts: ``rule`` (uncontrolled baseline), ``greedy``, or a learned one."""
 
     kind: Literal["rule", "greedy", "qmix"] = "rule"
-    weights: str | None = None
+    weights: Annotated[
+        str | None, Field(description="weights file, or the name of weights shipped in learners/weights")
+    ] = None
+
+
+class TrainingSpec(_Strict):
+    """How ``vppsim train`` draws coalitions from the population and trains QMIX on them."""
+
+    n_ac: Annotated[int, Field(ge=0, le=64, description="air conditioners per coalition")] = 3
+    n_ev: Annotated[int, Field(ge=0, le=64, description="EV piles per coalition")] = 1
+    episode_len: Annotated[int, Field(ge=1, le=96, description="periods per episode")] = 24
+    episodes: Annotated[int, Field(ge=1, le=10_000_000)] = 3000
+    start_steps: list[Annotated[int, Field(ge=0)]] | None = None
+    randomise_usual: bool = False
+    checkpoint_every_episodes: Annotated[int, Field(ge=0, le=1_000_000)] = 250
+    qmix: dict[str, Any] = {"obs_agent_id": False, "epsilon_anneal_time": 20_000, "buffer_size": 2000}
+
+    @model_validator(mode="after")
+    def _valid(self) -> TrainingSpec:
+        if self.n_ac + self.n_ev < 1:
+            raise ValueError("a coalition needs at least one agent (n_ac + n_ev >= 1)")
+        from learners.qmix import QMIXConfig
+
+        QMIXConfig.from_dict(self.qmix)  # unknown or badly typed keys fail here, at load
+        return self
 
 
 class GridSpec(_Strict):
@@ -119,6 +143,7 @@ class Scenario(_Strict):
     aggregation: AggregationSpec = AggregationSpec()
     policy: PolicySpec = PolicySpec()
     grid: GridSpec | None = None
+    training: TrainingSpec = TrainingSpec()
     output: OutputSpec = OutputSpec()
 
     @model_validator(mode="after")

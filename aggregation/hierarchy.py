@@ -1,0 +1,597 @@
+"""Self-organised multi-level aggregation of DERs (seed 003 §3.4 and §4.5, Eqs. 8-13).
+
+:func:`make_decider` builds a :class:`SelfOrganiser`, the decider the model
+calls once per period. Level 0 are the controllable DERs; level ``i`` are
+aggregators formed from level ``i - 1`` units (Eq. 12), up to ``max_levels``.
+Every unit belongs to exactly one unit of each level above it; a unit that did
+not merge is its own (singleton) aggregator at the next level. Arrays are the
+truth: ``labels[i - 1][u]`` is the level-``i`` unit of DER ``u``; aggregator
+handles (:class:`Aggregator`) are materialised only on request.
+
+One period (``docs/aggregation.md`` has the full description):
+
+1. every DER's start action comes from the policy (``policy.act(view)``);
+2. an *iteration* runs bottom-up over the levels. At level ``i`` the existing
+   coalitions and the new merge proposals (free units of a park, matched by
+   complementary residuals) choose joint actions toward their target load
+   ``L_prev + g * P_max`` (:func:`aggregation.coalitions.improve_joint`); each
+   member's fitness after aggregation is the coalition's Eq. 5 fitness of its
+   aggregate load, compared by the level's rule with the members' own
+   fitness. Proposals that satisfy it merge; coalitions that no longer
+   satisfy it (new period, an EV left, the index moved) split;
+3. iterations repeat until the VPP load changed by at most ``epsilon_cvg_kw``
+   for ``h_m`` consecutive iterations (Eq. 13) or ``max_iterations``.
+
+The hierarchy persists from one period to the next, so coalitions that still
+pay survive and the others split at the first iteration of the new period.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .coalitions import (
+    PeriodTable,
+    build_table,
+    compact_labels,
+    improve_joint,
+    propose_groups,
+    representatives,
+    sanitize,
+    unit_sums,
+)
+from .policy import KindView, Policy
+from .rules import Statistic, rule_holds, statistic_for
+from .specs import AggregationSpec
+
+__all__ = [
+    "Aggregator", "ConvergenceMonitor", "LevelTable", "OrganiseResult", "SelfOrganiser", "make_decider",
+    "write_comparison",
+]
+
+
+# ------------------------------------------------------------------ convergence
+class ConvergenceMonitor:
+    """Convergence criterion of Eq. 13.
+
+    Iteration ``h`` is *stable* when the VPP load changed by at most
+    ``epsilon_kw`` since iteration ``h - 1``: ``sum_p |P_p^h - P_p^(h-1)| <= eps``
+    summed over parks (each park's top aggregators form its VPP). The process
+    has converged after ``h_m`` consecutive stable iterations; it stops
+    unconverged after ``max_iterations``.
+
+    Args:
+        epsilon_kw: threshold (a change exactly equal to it is stable).
+        h_m: consecutive stable iterations required.
+        max_iterations: hard cap on iterations.
+        initial_kw: VPP load before the first iteration (per park), the reference of iteration 1.
+    """
+
+    def __init__(self, epsilon_kw: float, h_m: int, max_iterations: int, initial_kw: np.ndarray | float):
+        if epsilon_kw < 0 or h_m < 1 or max_iterations < 1:
+            raise ValueError("need epsilon_kw >= 0, h_m >= 1, max_iterations >= 1")
+        self.epsilon_kw = float(epsilon_kw)
+        self.h_m = int(h_m)
+        self.max_iterations = int(max_iterations)
+        self.previous_kw = np.atleast_1d(np.asarray(initial_kw, dtype=float)).copy()
+        self.iterations = 0
+        self.stable = 0
+        self.converged = False
+        self.deltas_kw: list[float] = []
+
+    @property
+    def done(self) -> bool:
+        return self.converged or self.iterations >= self.max_iterations
+
+    def update(self, load_kw: np.ndarray | float) -> bool:
+        """Record the VPP load after one iteration; returns whether to stop."""
+        if self.done:
+            raise RuntimeError("update() after the monitor stopped")
+        now = np.atleast_1d(np.asarray(load_kw, dtype=float))
+        delta = float(np.abs(now - self.previous_kw).sum())
+        self.previous_kw = now.copy()
+        self.iterations += 1
+        self.deltas_kw.append(delta)
+        self.stable = self.stable + 1 if delta <= self.epsilon_kw else 0
+        self.converged = self.stable >= self.h_m
+        return self.done
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class OrganiseResult:
+    """What one period's self-organisation produced.
+
+    Attributes:
+        actions: (N,) final actions (AC rows, then EV rows).
+        start_actions: (N,) the policy's actions (after availability).
+        iterations: iterations run.
+        converged: Eq. 13 held before ``max_iterations``.
+        time_s: wall time to convergence (or to the cap).
+        deltas_kw: VPP load change of each iteration.
+        proposals, merges, splits: counts over all iterations and levels.
+        park_start_kw: (n_parks,) controllable load per park with the policy's actions.
+        park_final_kw: (n_parks,) the same after self-organisation.
+    """
+
+    actions: np.ndarray
+    start_actions: np.ndarray
+    iterations: int
+    converged: bool
+    time_s: float
+    deltas_kw: list[float]
+    proposals: int
+    merges: int
+    splits: int
+    park_start_kw: np.ndarray
+    park_final_kw: np.ndarray
+
+
+@dataclass
+class LevelTable:
+    """Every unit of one level at the end of a period (arrays of length ``n``).
+
+    ``parent[k]`` is the level ``level + 1`` unit containing unit ``k`` (None at
+    the top level). ``n_members`` counts level ``level - 1`` units (1 for DERs).
+    Level-0 tables also carry ``kind`` (0 = AC, 1 = EV), ``row`` (index in the
+    kind's arrays) and ``action``.
+    """
+
+    level: int
+    load_kw: np.ndarray
+    prev_kw: np.ndarray
+    p_max_kw: np.ndarray
+    fitness: np.ndarray
+    flex_up_kw: np.ndarray
+    flex_down_kw: np.ndarray
+    park: np.ndarray
+    n_ders: np.ndarray
+    n_ev: np.ndarray
+    n_members: np.ndarray
+    parent: np.ndarray | None
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.load_kw)
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """Read-only handle on one unit of the last period's hierarchy (built on request).
+
+    Attributes:
+        level: 0 for DERs, 1..max_levels for aggregators.
+        index: unit index within its level.
+        park: park index.
+        load_kw: aggregate load (sum of its DERs').
+        p_max_kw: summed rating.
+        fitness: Eq. 5 fitness of the aggregate load.
+        flex_up_kw, flex_down_kw: how far the load could still rise / fall.
+        n_ders: DERs inside.
+        members: indices of its level ``level - 1`` members.
+        parent: index of the level ``level + 1`` unit containing it (None at the top).
+    """
+
+    level: int
+    index: int
+    park: int
+    load_kw: float
+    p_max_kw: float
+    fitness: float
+    flex_up_kw: float
+    flex_down_kw: float
+    n_ders: int
+    members: tuple[int, ...]
+    parent: int | None
+
+
+# ------------------------------------------------------------------ the organiser
+class SelfOrganiser:
+    """The self-organising decider: ``organiser(views, policy) -> {kind: actions}``.
+
+    Args:
+        spec: aggregation settings.
+        lam: similarity coefficient lambda of the fitness (the scenario's).
+        seed: seed of the organiser's generator (default ``spec.seed``). Each
+            period draws from ``default_rng([seed, step])``, so a period's
+            outcome depends only on the seed, the period and the state.
+
+    Attributes:
+        labels: ``labels[i - 1]`` (N,) level-``i`` unit of each DER, i = 1..max_levels.
+        periods: one dict per period: iterations, convergence, counts, loads.
+        level_rows: one dict per period and level (0..max_levels): statistics.
+        snapshots: ``step -> [LevelTable, ...]`` exported levels of each period.
+        figure_tables: ``step -> LevelTable`` of ``spec.figure_level`` at the snapshot hour.
+    """
+
+    def __init__(self, spec: AggregationSpec, lam: float = 1.0, seed: int | None = None):
+        self.spec = spec
+        self.lam = float(lam)
+        self.seed = int(spec.seed if seed is None else seed)
+        self.levels = int(spec.max_levels)
+        # Resolved now so that a bad custom rule fails when the run is built, not hours later.
+        self.statistics: list[Statistic] = [statistic_for(r, spec.custom_rule) for r in spec.rules[: self.levels]]
+        self.labels: list[np.ndarray] = []
+        self.periods: list[dict] = []
+        self.level_rows: list[dict] = []
+        self.snapshots: dict[int, list[LevelTable]] = {}
+        self.figure_tables: dict[int, LevelTable] = {}
+        self._last: tuple[PeriodTable, np.ndarray] | None = None
+        self._figure_exact = False
+
+    # -------------------------------------------------------------- decider
+    def __call__(self, views: dict[str, KindView], policy: Policy) -> dict[str, np.ndarray]:
+        """Decide one period: policy actions, then self-organisation to convergence."""
+        table = build_table(views, self.spec.comfort_guard_c, lam=self.lam)
+        start = np.concatenate([np.asarray(policy.act(views[k])).reshape(-1) for k in table.kinds])
+        act0 = sanitize(table, start)
+        result = self.organise(table, act0)
+        self.record(table, result)
+        return table.split(result.actions)
+
+    def reset(self) -> None:
+        """Forget the hierarchy and every record (a new run)."""
+        self.labels = []
+        self.periods, self.level_rows = [], []
+        self.snapshots, self.figure_tables = {}, {}
+        self._last = None
+        self._figure_exact = False
+
+    def organise(self, table: PeriodTable, act0: np.ndarray) -> OrganiseResult:
+        """Run the iterations of one period from the policy's actions to convergence."""
+        t0 = time.perf_counter()
+        n = table.n
+        if len(self.labels) != self.levels or (self.labels and len(self.labels[0]) != n):
+            self.labels = [np.arange(n, dtype=np.int64) for _ in range(self.levels)]
+        self.labels = [compact_labels(lab)[0] for lab in self.labels]
+        rng = np.random.default_rng([self.seed, max(table.step, 0)])
+        order_key = rng.random(n)
+        n_parks = table.n_parks
+        start_kw = np.bincount(table.park, weights=table.power_kw(act0), minlength=n_parks)
+        monitor = ConvergenceMonitor(self.spec.epsilon_cvg_kw, self.spec.h_m, self.spec.max_iterations, start_kw)
+        act, park_kw = act0, start_kw
+        changed = True
+        counts = {"proposals": 0, "merges": 0, "splits": 0}
+        while not monitor.done:
+            propose = monitor.iterations < self.spec.proposal_rounds
+            # Without proposals and without any merge or split in the last pass
+            # the structure is a fixed point: the pass would reproduce the same
+            # actions, so the iteration is counted without being recomputed.
+            if propose or changed:
+                act, changed, c = self._pass(table, act0, order_key, rng, propose)
+                for k in counts:
+                    counts[k] += c[k]
+                park_kw = np.bincount(table.park, weights=table.power_kw(act), minlength=n_parks)
+            monitor.update(park_kw)
+        return OrganiseResult(
+            actions=act,
+            start_actions=act0,
+            iterations=monitor.iterations,
+            converged=monitor.converged,
+            time_s=time.perf_counter() - t0,
+            deltas_kw=monitor.deltas_kw,
+            park_start_kw=start_kw,
+            park_final_kw=park_kw,
+            **counts,
+        )
+
+    def _pass(
+        self, t: PeriodTable, act0: np.ndarray, order_key: np.ndarray, rng: np.random.Generator, propose: bool
+    ) -> tuple[np.ndarray, bool, dict[str, int]]:
+        """One bottom-up iteration over all levels; updates ``self.labels``.
+
+        DER-level work per level is a few gathers plus the joint improvement of
+        the movable members; every other quantity is a sum over the units of
+        the level below (a level-``i`` unit's load is its members' loads).
+        """
+        n, top = t.n, self.levels
+        spec = self.spec
+        labs = self.labels
+        act = act0.copy()
+        p = t.power_kw(act)
+        # Level-0 units are the DERs.
+        lab_prev = np.arange(n, dtype=np.int64)
+        load_u, prev_u, pmax_u = p.copy(), t.prev_kw, t.p_max_kw
+        park_u, ders_u, rep_u = t.park, np.ones(n, np.int64), np.arange(n, dtype=np.int64)
+        mu_u = t.fitness(load_u, prev_u, pmax_u)
+        counts = {"proposals": 0, "merges": 0, "splits": 0}
+        # Labels are compact at the start of a pass; fresh ids handed out at a lower
+        # level (singleton chains) make a level dirty until it is processed.
+        next_id = [int(lab.max()) + 1 if n else 0 for lab in labs]
+        dirty = [False] * top
+        for i in range(1, top + 1):
+            if dirty[i - 1]:
+                labs[i - 1], n_i = compact_labels(labs[i - 1])
+            else:
+                n_i = next_id[i - 1]
+            lab_i = labs[i - 1]
+            parent = lab_i[rep_u]
+            in_coal = np.bincount(parent, minlength=n_i)[parent] >= 2
+            cand = np.where(in_coal, parent, -1)
+            n_prop = 0
+            if propose:
+                # Free units are alone at this level and every level above (their top
+                # unit holds exactly their DERs): only they seek partners, so a unit
+                # embedded higher up does not churn the structure above it.
+                top_lab = labs[top - 1]
+                free = np.bincount(top_lab)[top_lab[rep_u]] == ders_u
+                f_idx = np.flatnonzero(free)
+                if f_idx.size >= 2:
+                    resid = t.target_kw(prev_u[f_idx], pmax_u[f_idx]) - load_u[f_idx]
+                    gid = propose_groups(park_u[f_idx], resid, spec.group_size, spec.proposal_jitter, rng)
+                    has = gid >= 0
+                    cand[f_idx[has]] = n_i + gid[has]
+                    n_prop = int(gid.max()) + 1 if has.any() else 0
+            m = n_i + n_prop
+            ok = np.zeros(m, bool)
+            members = np.flatnonzero(cand >= 0)
+            load_c = np.zeros(m)
+            if members.size:
+                g_mem = cand[members]
+                pmax_c, prev_c, load_c = (
+                    np.bincount(g_mem, weights=x[members], minlength=m) for x in (pmax_u, prev_u, load_u)
+                )
+                moves = improve_joint(
+                    t, act, p, cand[lab_prev], load_c, t.target_kw(prev_c, pmax_c), order_key, spec.joint_passes
+                )
+                load_c = moves.load_kw
+                mu_c = t.fitness(load_c, prev_c, pmax_c)
+                ok = rule_holds(self.statistics[i - 1], mu_u[members], g_mem, m, mu_c[g_mem], pmax_u[members])
+                if moves.rows.size:
+                    kept = ok[moves.coalition]
+                    rows = moves.rows[kept]
+                    act[rows] = moves.action[kept]
+                    p[rows] = moves.power_kw[kept]
+            unit_ok = (cand >= 0) & ok[np.maximum(cand, 0)]
+            split = in_coal & ~unit_ok
+            merged = (cand >= n_i) & unit_ok
+            new_parent = parent.copy()
+            new_parent[merged] = cand[merged]
+            new_parent[split] = m + np.flatnonzero(split)
+            new_parent, n_new = compact_labels(new_parent)
+            lab_new = new_parent[lab_prev]
+            labs[i - 1] = lab_new
+            if i < top and (split.any() or merged.any()):
+                # Units that merged or split here leave the aggregators above:
+                # each new level-i unit starts a singleton chain up to the top.
+                ders = np.flatnonzero((split | merged)[lab_prev])
+                new_id = lab_new[ders]
+                for j in range(i + 1, top + 1):
+                    labs[j - 1][ders] = next_id[j - 1] + new_id
+                    next_id[j - 1] += n_new
+                    dirty[j - 1] = True
+            counts["proposals"] += n_prop
+            counts["merges"] += int(np.unique(cand[merged]).size) if merged.any() else 0
+            counts["splits"] += int(np.unique(parent[split]).size) if split.any() else 0
+            # Level-i units: accepted coalitions carry their joint load, every other
+            # unit is a level-(i-1) unit whose DERs did not move at this level.
+            load_new = np.bincount(new_parent, weights=np.where(unit_ok, 0.0, load_u), minlength=n_new)
+            load_new[new_parent[unit_ok]] = load_c[cand[unit_ok]]
+            prev_u, pmax_u, ders_u = (
+                np.bincount(new_parent, weights=x, minlength=n_new) for x in (prev_u, pmax_u, ders_u)
+            )
+            ders_u = np.rint(ders_u).astype(np.int64)
+            load_u = load_new
+            park_new = np.empty(n_new, park_u.dtype)
+            park_new[new_parent] = park_u
+            rep_new = np.empty(n_new, np.int64)
+            rep_new[new_parent] = rep_u
+            park_u, rep_u = park_new, rep_new
+            mu_u = t.fitness(load_u, prev_u, pmax_u)
+            lab_prev = lab_new
+        changed = counts["merges"] > 0 or counts["splits"] > 0
+        return act, changed, counts
+
+    # -------------------------------------------------------------- records
+    def level_tables(self, table: PeriodTable, act: np.ndarray, levels: Sequence[int] | None = None) -> list[LevelTable]:
+        """Unit tables of the current hierarchy under the given actions.
+
+        Args:
+            table: the period's DERs.
+            act: (N,) actions.
+            levels: which levels to build (default all, 0..max_levels).
+        """
+        n = table.n
+        for i, lab in enumerate(self.labels):
+            self.labels[i] = compact_labels(lab)[0]
+        labs = [np.arange(n, dtype=np.int64), *self.labels]
+        wanted = range(self.levels + 1) if levels is None else sorted(set(levels))
+        p = table.power_kw(act)
+        up, down = table.flexibility_kw(act)
+        out = []
+        for j in wanted:
+            lab = labs[j]
+            k = int(lab.max()) + 1 if n else 0
+            load, prev, pmax, fu, fd, nev = unit_sums(
+                lab, k, p, table.prev_kw, table.p_max_kw, up, down, table.is_ev.astype(float)
+            )
+            rep = representatives(lab, k)
+            if j == 0:
+                members = np.ones(k, np.int64)
+            else:
+                below = labs[j - 1]
+                members = np.bincount(lab[representatives(below, int(below.max()) + 1)], minlength=k)
+            extra = {}
+            if j == 0:
+                row = np.arange(n, dtype=np.int64)
+                for a, b in table.bounds.values():
+                    row[a:b] -= a
+                extra = {"kind": table.is_ev.astype(np.int8), "row": row, "action": np.asarray(act, np.int8)}
+            out.append(
+                LevelTable(
+                    level=j,
+                    load_kw=load,
+                    prev_kw=prev,
+                    p_max_kw=pmax,
+                    fitness=table.fitness(load, prev, pmax),
+                    flex_up_kw=fu,
+                    flex_down_kw=fd,
+                    park=table.park[rep],
+                    n_ders=np.bincount(lab, minlength=k),
+                    n_ev=np.rint(nev).astype(np.int64),
+                    n_members=members,
+                    parent=labs[j + 1][rep] if j < self.levels else None,
+                    extra=extra,
+                )
+            )
+        return out
+
+    def record(self, table: PeriodTable, result: OrganiseResult) -> None:
+        """Store the period's convergence record, per-level statistics and exported snapshot."""
+        tables = self.level_tables(table, result.actions)
+        self._last = (table, result.actions)
+        step, hour = table.step, table.hour_of_day
+        self.periods.append(
+            {
+                "step": step,
+                "hour": hour,
+                "dt_h": table.dt_h,
+                "iterations": result.iterations,
+                "converged": result.converged,
+                "convergence_time_s": result.time_s,
+                "last_delta_kw": result.deltas_kw[-1] if result.deltas_kw else 0.0,
+                "proposals": result.proposals,
+                "merges": result.merges,
+                "splits": result.splits,
+                "load_start_kw": float(result.park_start_kw.sum()),
+                "load_final_kw": float(result.park_final_kw.sum()),
+                "g": table.g,
+                "gamma": table.gamma,
+                **{f"load_start_kw[{p}]": float(v) for p, v in enumerate(result.park_start_kw)},
+                **{f"load_final_kw[{p}]": float(v) for p, v in enumerate(result.park_final_kw)},
+            }
+        )
+        for lt in tables:
+            self.level_rows.append(_level_stats(step, hour, lt))
+        budget = self.spec.graph_max_nodes
+        sizes = [lt.n for lt in tables]
+        first = next((j for j in range(len(tables)) if sum(sizes[j:]) <= budget), None)
+        self.snapshots[step] = tables[first:] if first is not None else []
+        # Fig. 7a shows the period containing the snapshot hour (the first one);
+        # until a run reaches it, the latest period stands in (short runs).
+        fig_level = min(self.spec.figure_level, self.levels)
+        contains = hour <= self.spec.snapshot_hour < hour + table.dt_h
+        if contains and not self._figure_exact:
+            self.figure_tables = {step: tables[fig_level]}
+            self._figure_exact = True
+        elif not self._figure_exact:
+            self.figure_tables = {step: tables[fig_level]}
+
+    def aggregators(self, level: int) -> list[Aggregator]:
+        """Handles on every unit of ``level`` in the last period (materialised now; small runs)."""
+        if self._last is None:
+            return []
+        if not 0 <= level <= self.levels:
+            raise ValueError(f"level must be in 0..{self.levels}, got {level}")
+        table, act = self._last
+        tabs = self.level_tables(table, act, [level - 1, level] if level > 0 else [0])
+        lt = tabs[-1]
+        if level > 0:
+            child_parent = tabs[0].parent
+            order = np.argsort(child_parent, kind="stable")
+            bounds = np.searchsorted(child_parent[order], np.arange(lt.n + 1))
+            members = [tuple(int(x) for x in order[bounds[k] : bounds[k + 1]]) for k in range(lt.n)]
+        else:
+            members = [()] * lt.n
+        return [
+            Aggregator(
+                level=level,
+                index=k,
+                park=int(lt.park[k]),
+                load_kw=float(lt.load_kw[k]),
+                p_max_kw=float(lt.p_max_kw[k]),
+                fitness=float(lt.fitness[k]),
+                flex_up_kw=float(lt.flex_up_kw[k]),
+                flex_down_kw=float(lt.flex_down_kw[k]),
+                n_ders=int(lt.n_ders[k]),
+                members=members[k],
+                parent=None if lt.parent is None else int(lt.parent[k]),
+            )
+            for k in range(lt.n)
+        ]
+
+    # -------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        """The persistent hierarchy (to continue a checkpointed run with the same structure)."""
+        return {"labels": [lab.copy() for lab in self.labels], "seed": self.seed}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.labels = [np.asarray(lab, dtype=np.int64).copy() for lab in state["labels"]]
+        self.seed = int(state["seed"])
+
+    # -------------------------------------------------------------- outputs
+    def hierarchy_graph(self, step: int, park_names: Sequence[str] | None = None):
+        """The networkx DiGraph of a period's exported hierarchy (see :mod:`aggregation.figures`)."""
+        from .figures import hierarchy_graph
+
+        return hierarchy_graph(self, step, park_names)
+
+    def write_outputs(self, folder: Path, model, *, plots: bool = True) -> list[Path]:
+        """Write hierarchy graphs (GraphML + JSON per period), statistics CSVs and plots.
+
+        Args:
+            folder: the run's results folder; files go to ``folder / "aggregation"``.
+            model: the controlled :class:`~aggregation.model.VppModel` this organiser decided for.
+            plots: also write the PNG figures.
+
+        Returns:
+            the paths written.
+        """
+        from .figures import write_organiser_outputs
+
+        return write_organiser_outputs(self, Path(folder), model, plots=plots)
+
+
+def _level_stats(step: int, hour: float, lt: LevelTable) -> dict:
+    coal = lt.n_members >= 2 if lt.level > 0 else np.zeros(lt.n, bool)
+    q = (0.0, 0.1, 0.5, 0.9, 1.0)
+    fit_q = np.quantile(lt.fitness, q) if lt.n else np.full(5, np.nan)
+    size_q = np.quantile(lt.n_ders, (0.5, 0.9, 1.0)) if lt.n else np.full(3, np.nan)
+    return {
+        "step": step,
+        "hour": hour,
+        "level": lt.level,
+        "units": lt.n,
+        "coalitions": int(coal.sum()),
+        "ders_in_coalitions": int(lt.n_ders[coal].sum()),
+        "size_ders_mean": float(lt.n_ders.mean()) if lt.n else np.nan,
+        "size_ders_p50": float(size_q[0]),
+        "size_ders_p90": float(size_q[1]),
+        "size_ders_max": float(size_q[2]),
+        "members_mean": float(lt.n_members[coal].mean()) if coal.any() else np.nan,
+        "fitness_mean": float(lt.fitness.mean()) if lt.n else np.nan,
+        "fitness_min": float(fit_q[0]),
+        "fitness_p10": float(fit_q[1]),
+        "fitness_p50": float(fit_q[2]),
+        "fitness_p90": float(fit_q[3]),
+        "fitness_max": float(fit_q[4]),
+        "load_kw": float(lt.load_kw.sum()),
+        "flex_up_kw": float(lt.flex_up_kw.sum()),
+        "flex_down_kw": float(lt.flex_down_kw.sum()),
+        "flex_up_kw_p50": float(np.median(lt.flex_up_kw)) if lt.n else np.nan,
+        "flex_down_kw_p50": float(np.median(lt.flex_down_kw)) if lt.n else np.nan,
+    }
+
+
+def make_decider(spec: AggregationSpec, lam: float = 1.0, seed: int | None = None) -> SelfOrganiser:
+    """The decider ``scenarios.runner.decider_for`` plugs into the model when aggregation is enabled.
+
+    Args:
+        spec: the scenario's aggregation settings.
+        lam: the scenario's similarity coefficient.
+        seed: overrides ``spec.seed``.
+    """
+    return SelfOrganiser(spec, lam, seed)
+
+
+def write_comparison(baseline_model, controlled_model, folder: Path, **kwargs) -> dict[str, float]:
+    """Tracking before/after, Fig. 8 and Fig. 9 (see :func:`aggregation.tracking.write_comparison`)."""
+    from .tracking import write_comparison as _write
+
+    return _write(baseline_model, controlled_model, Path(folder), **kwargs)
