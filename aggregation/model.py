@@ -290,6 +290,7 @@ class VppModel(mesa.Model):
             "park_rows": list(self.park_rows),
             "system_rows": list(self.system_rows),
             "policy": self.policy.state_dict() if hasattr(self.policy, "state_dict") else None,
+            "decider": self.decider.state_dict() if hasattr(self.decider, "state_dict") else None,
         }
 
     def restore_state(self, state: dict) -> None:
@@ -305,3 +306,5 @@ class VppModel(mesa.Model):
         self.last = self.system_rows[-1] if self.system_rows else {}
         if state.get("policy") is not None and hasattr(self.policy, "load_state_dict"):
             self.policy.load_state_dict(state["policy"])
+        if state.get("decider") is not None and hasattr(self.decider, "load_state_dict"):
+            self.decider.load_state_dict(state["decider"])

@@ -133,3 +133,25 @@ def test_same_seed_identical_results_files(tmp_path, sc560):
     ha, hb = _hash_dir(a.folder), _hash_dir(b.folder)
     assert ha == hb and len(ha) >= 5
     assert not list((tmp_path / "a").glob(".*partial"))
+
+
+def test_run_checkpoint_and_resume_with_self_organisation(tmp_path, sc560):
+    """A run killed after its checkpoint resumes to the same files as an uninterrupted run."""
+    from scenarios.runner import run_scenario as run
+
+    sc = sc560.model_copy(update={
+        "aggregation": sc560.aggregation.model_copy(update={"enabled": True}),
+        "output": sc560.output.model_copy(update={"checkpoint_every_steps": 2, "plots": False}),
+    })
+    full = run(sc, tmp_path / "full", progress=False, max_steps=6)
+    # An interrupted run: stop after 4 periods, keeping the partial folder and its checkpoints.
+    part = run(sc, tmp_path / "cut", progress=False, max_steps=4)
+    partial = part.folder.parent / f".{part.folder.name}.partial"
+    part.folder.rename(partial)
+    for label, m in part.models.items():
+        from scenarios import results
+
+        results.write_pickle(partial / f"checkpoint_{label}.pkl", m.checkpoint_state())
+    resumed = run(sc, None, progress=False, max_steps=6, resume=partial)
+    for label in ("baseline", "controlled"):
+        pd.testing.assert_frame_equal(full.models[label].park_series(), resumed.models[label].park_series())
