@@ -264,6 +264,10 @@ class VppModel(mesa.Model):
             "energy_mwh": float(sysdf["net_kw"].sum() * self.step_h / 1000.0) if len(sysdf) else 0.0,
             "peak_kw": float(sysdf["net_kw"].max()) if len(sysdf) else 0.0,
             "tracking_distance": shape_distance(sysdf["net_kw"], sysdf["eta_gi"]) if len(sysdf) > 1 else 0.0,
+            # The controllable part alone (air conditioners + EV piles): what control can actually shape.
+            "tracking_distance_flexible": shape_distance(sysdf["ac_kw"] + sysdf["ev_kw"], sysdf["eta_gi"])
+            if len(sysdf) > 1
+            else 0.0,
             "fitness_mean": float(sysdf["fitness_mean"].mean()) if len(sysdf) else 0.0,
             "comfort_violation_mean_c": float(sysdf["comfort_violation_mean_c"].mean()) if len(sysdf) else 0.0,
             "ev_unmet_kwh": float(sysdf["ev_unmet_kwh"].sum()) if len(sysdf) else 0.0,

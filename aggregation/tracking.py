@@ -158,6 +158,13 @@ def tracking_summary(baseline_model, controlled_model) -> dict[str, float]:
         out[f"gradient_distance_before{suffix}"] = gb
         out[f"gradient_distance_after{suffix}"] = gc
         out[f"gradient_improvement_pct{suffix}"] = improvement_pct(gb, gc)
+    # The controllable load alone (ACs + EV piles), without the parks' fixed base load and PV.
+    n = len(eta)
+    flex = [m.system_series()[["ac_kw", "ev_kw"]].sum(axis=1).to_numpy()[:n] for m in (baseline_model, controlled_model)]
+    fb, fc = tracking_distance(flex[0], eta), tracking_distance(flex[1], eta)
+    out["tracking_distance_flexible_before"] = fb
+    out["tracking_distance_flexible_after"] = fc
+    out["tracking_improvement_flexible_pct"] = improvement_pct(fb, fc)
     return out
 
 

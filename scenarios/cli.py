@@ -73,6 +73,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+_BENCHES = {"table2": "table2.py", "fleet": "bench_fleet.py", "grid": "bench_grid.py",
+            "hierarchy": "bench_hierarchy.py", "qmix": "bench_qmix.py"}
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import runpy
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / _BENCHES[args.name]
+    if not path.exists():
+        raise ScenarioError(f"benchmark {args.name}: {path} not found (benchmarks ship with the source checkout)")
+    sys.argv = [str(path), *args.rest]
+    runpy.run_path(str(path), run_name="__main__")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vppsim", description="Self-organising virtual power plant simulator")
     sub = p.add_subparsers(dest="command", required=True)
@@ -98,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_cmd_train)
+    b = sub.add_parser("bench", help="run a benchmark (table2: seed 003 Table 2 from 56 to 1,000,000 agents)")
+    b.add_argument("name", choices=sorted(_BENCHES))
+    b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
+    b.set_defaults(func=_cmd_bench)
     ls = sub.add_parser("list", help="list bundled scenarios")
     ls.set_defaults(func=_cmd_list)
     return p

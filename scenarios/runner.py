@@ -86,6 +86,31 @@ def decider_for(sc: Scenario) -> Decider | None:
     return make_decider(sc.aggregation, sc.fitness.similarity_lambda)
 
 
+def controlled_for(sc: Scenario) -> tuple[Policy, Decider | None] | None:
+    """Policy and decider of the controlled day, or None when the scenario only runs the baseline.
+
+    ``method`` overrides ``policy.kind`` / ``aggregation.enabled``: ``qmix`` is QMIX agents
+    self-organising, ``greedy`` the myopic policy alone, ``mip`` / ``lagrangian`` the
+    centralised and distributed baselines of ``docs/baselines.md``.
+    """
+    method = sc.method
+    if method is None:
+        if sc.policy.kind == "rule" and not sc.aggregation.enabled:
+            return None
+        return policy_for(sc), decider_for(sc)
+    if method == "rule":
+        return None
+    if method in ("mip", "lagrangian"):
+        from learners.baselines import make_method_decider
+
+        return RulePolicy(), make_method_decider(method)
+    sc2 = sc.model_copy(update={
+        "policy": sc.policy.model_copy(update={"kind": method}),
+        "aggregation": sc.aggregation.model_copy(update={"enabled": method == "qmix"}),
+    })
+    return policy_for(sc2), decider_for(sc2)
+
+
 def build_model(
     sc: Scenario,
     policy: Policy | None = None,
@@ -155,8 +180,9 @@ def run_scenario(
     weather = weather_for(sc)
     signal = system_signal(sc)
     labels: dict[str, tuple[Policy, Decider | None]] = {"baseline": (RulePolicy(), None)}
-    if sc.policy.kind != "rule" or sc.aggregation.enabled:
-        labels["controlled"] = (policy_for(sc), decider_for(sc))
+    controlled = controlled_for(sc)
+    if controlled is not None:
+        labels["controlled"] = controlled
     n_steps = sc.n_steps if max_steps is None else min(max_steps, sc.n_steps)
 
     partial = None
@@ -192,11 +218,8 @@ def run_scenario(
     if sc.grid is not None and sc.grid.sweep_agents and max_steps is None:
         from .uptake import run_sweep
 
-        def controlled() -> tuple[Policy, Decider | None]:
-            return policy_for(sc), decider_for(sc)
-
-        extras["uptake"] = run_sweep(sc, partial, weather=weather, signal=signal, controlled=controlled,
-                                     progress=progress)
+        extras["uptake"] = run_sweep(sc, partial, weather=weather, signal=signal,
+                                     controlled=lambda: controlled_for(sc), progress=progress)
     wall = time.perf_counter() - t0
     out = RunOutput(sc, models, None, summary, wall, extras)
     if partial is None:

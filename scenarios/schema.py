@@ -142,6 +142,10 @@ class Scenario(_Strict):
     parks: Annotated[list[ParkSpec], Field(min_length=1)]
     aggregation: AggregationSpec = AggregationSpec()
     policy: PolicySpec = PolicySpec()
+    method: Annotated[
+        Literal["rule", "greedy", "qmix", "mip", "lagrangian"] | None,
+        Field(description="shortcut for the controlled day's decision method (docs/baselines.md)"),
+    ] = None
     grid: GridSpec | None = None
     training: TrainingSpec = TrainingSpec()
     output: OutputSpec = OutputSpec()

@@ -155,3 +155,13 @@ def test_run_checkpoint_and_resume_with_self_organisation(tmp_path, sc560):
     resumed = run(sc, None, progress=False, max_steps=6, resume=partial)
     for label in ("baseline", "controlled"):
         pd.testing.assert_frame_equal(full.models[label].park_series(), resumed.models[label].park_series())
+
+
+@pytest.mark.parametrize("method", ["rule", "greedy", "qmix", "mip", "lagrangian"])
+def test_scenario_method_field_picks_the_decision_method(method, sc560):
+    sc = sc560.model_copy(update={"method": method, "scale": 0.1})
+    out = run_scenario(sc, None, progress=False, max_steps=3)
+    assert ("controlled" in out.models) == (method != "rule")
+    if method in ("mip", "lagrangian"):
+        last = out.models["controlled"].decider.last
+        assert last.method == method and last.residual_kw >= 0

@@ -19,10 +19,13 @@ steps. Ties go to the usual action, then to the lowest action index.
 The coordinator takes normalised subgradient steps on the coupling constraint
 ``L_p = T_p``::
 
-    lambda_p <- lambda_p + alpha_k * (L_p - T_p) / S_p,   alpha_k = alpha_0 / (1 + k / tau),
+    lambda_p <- lambda_p + alpha_p * (L_p - T_p) / S_p,
 
 with ``S_p = sum_{i in p} s_i / w_i`` the park's load sensitivity to the price
-(a Newton-like scaling) and a diminishing step. It stops when the park loads
+(a Newton-like scaling; parks without movable devices keep price 0). The step
+``alpha_p`` starts at ``alpha_0`` and halves whenever ``L_p - T_p`` changes sign
+(the price overshot the target), a diminishing step that only shrinks where the
+iterates oscillate. It stops when the park loads
 changed by at most ``epsilon_kw`` in sum for ``h_m`` consecutive iterations
 (Eq. 13, :class:`aggregation.hierarchy.ConvergenceMonitor`) or after
 ``max_iterations``; the best primal point seen on the true objective
@@ -92,8 +95,7 @@ class LagrangianDecider:
         epsilon_kw: Eq. 13 threshold on the summed park-load change between iterations.
         h_m: consecutive stable iterations for convergence.
         max_iterations: hard cap.
-        step0: initial step ``alpha_0`` (1 is a full Newton-like step).
-        step_decay_iterations: ``tau`` of the diminishing step ``alpha_0 / (1 + k / tau)``.
+        step0: initial step ``alpha_0`` of every park (1 is a full Newton-like step).
 
     Attributes:
         last: the last period's :class:`PeriodDecision` (``info``: ``prices`` of the returned point,
@@ -110,15 +112,13 @@ class LagrangianDecider:
         h_m: int = 3,
         max_iterations: int = 200,
         step0: float = 1.0,
-        step_decay_iterations: float = 10.0,
     ):
-        if step0 <= 0 or step_decay_iterations <= 0:
-            raise ValueError("need step0 > 0 and step_decay_iterations > 0")
+        if step0 <= 0:
+            raise ValueError("need step0 > 0")
         self.epsilon_kw = float(epsilon_kw)
         self.h_m = int(h_m)
         self.max_iterations = int(max_iterations)
         self.step0 = float(step0)
-        self.tau = float(step_decay_iterations)
         self.last: PeriodDecision | None = None
         self.history: list[dict] = []
 
@@ -128,9 +128,12 @@ class LagrangianDecider:
         loc = _Local(problem)
         target = problem.target_kw
         sens = np.maximum(loc.sensitivity_kw, 1e-9)
+        movable_park = loc.sensitivity_kw > 1e-9  # a park without movable units keeps price 0
         lam = np.zeros(problem.n_parks)
+        alpha = np.full(problem.n_parks, self.step0)
         act = problem.usual.copy()
         load = problem.park_load_kw(act)
+        prev_gap = load - target
         monitor = ConvergenceMonitor(self.epsilon_kw, self.h_m, self.max_iterations, load)
         best_act, best_res, best_it, best_lam = act, float(np.abs(load - target).sum()), 0, lam.copy()
         while not monitor.done:
@@ -140,8 +143,11 @@ class LagrangianDecider:
             res = float(np.abs(load - target).sum())
             if res < best_res:
                 best_act, best_res, best_it, best_lam = act, res, monitor.iterations, lam.copy()
-            alpha = self.step0 / (1.0 + (monitor.iterations - 1) / self.tau)
-            lam = lam + alpha * (load - target) / sens
+            gap = load - target
+            # Halve a park's step when its residual changed sign (the price crossed the target).
+            alpha = np.where(np.sign(gap) * np.sign(prev_gap) < 0, 0.5 * alpha, alpha)
+            prev_gap = gap
+            lam = lam + np.where(movable_park, alpha * gap / sens, 0.0)
         elapsed = time.perf_counter() - t0
         info = {
             "prices": best_lam,

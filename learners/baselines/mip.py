@@ -17,6 +17,7 @@ built by the same vectorised sparse builder.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -83,9 +84,11 @@ def solve_mip(
     problem: PeriodProblem,
     formulation: Formulation = "auto",
     *,
-    naive_max_units: int = 1000,
+    naive_max_units: int = 100,
     time_limit_s: float = 60.0,
-    mip_rel_gap: float = 1e-6,
+    mip_rel_gap: float = 1e-4,
+    mip_abs_gap_kw: float = 1e-2,
+    node_limit: int = 100_000,
 ) -> tuple[np.ndarray, dict]:
     """Solve the period problem to (proven) optimality with HiGHS.
 
@@ -96,10 +99,18 @@ def solve_mip(
         time_limit_s: HiGHS time limit; on hitting it the incumbent is returned and ``info["mip_gap"]`` says
             how far from proven optimal it is.
         mip_rel_gap: relative optimality gap at which HiGHS stops.
+        mip_abs_gap_kw: absolute gap (kW of residual) at which HiGHS stops. The objective is a
+            subset-sum-like distance whose last watts are expensive to prove; 10 W is far below any
+            difference that matters. Passed to HiGHS verbatim (scipy does not list the option).
+        node_limit: branch-and-bound node cap. Small populations (tens to hundreds of distinct units) make
+            proving the last watts a subset-sum search; HiGHS 1.x also fails with ``vector::reserve`` on
+            very long searches (observed after ~2e5 nodes), so the search is capped and, should HiGHS
+            still fail, retried once with a tenth of the cap. A node cap is deterministic, a time cap is not.
 
     Returns:
         (flat actions, info) with info keys ``formulation``, ``n_classes``, ``n_vars``, ``status``,
-        ``message``, ``objective_kw``, ``mip_gap``, ``dual_bound_kw``, ``nodes``, ``optimal``.
+        ``message``, ``objective_kw``, ``mip_gap`` (relative), ``dual_bound_kw``, ``gap_kw`` (absolute),
+        ``nodes``, ``optimal`` (proven within the gaps).
     """
     if formulation == "auto":
         formulation = "naive" if problem.n <= naive_max_units else "aggregated"
@@ -122,13 +133,25 @@ def solve_mip(
     keep = vals != 0
     a_eq = csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n_c + n_p, n_x + 2 * n_p))
     rhs = np.concatenate([classes.size.astype(float), problem.target_kw])
-    res = milp(
-        cost,
-        integrality=integrality,
-        bounds=Bounds(lb, ub),
-        constraints=LinearConstraint(a_eq, rhs, rhs),
-        options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False},
-    )
+    options = {
+        "node_limit": int(node_limit),
+        "time_limit": float(time_limit_s),
+        "mip_rel_gap": float(mip_rel_gap),
+        "mip_abs_gap": float(mip_abs_gap_kw),
+        "disp": False,
+    }
+    def run(opts: dict):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Unrecognized options detected: {'mip_abs_gap'}")
+            return milp(cost, integrality=integrality, bounds=Bounds(lb, ub),
+                        constraints=LinearConstraint(a_eq, rhs, rhs), options=opts)
+
+    retried = False
+    try:
+        res = run(options)
+    except ValueError:  # HiGHS internal failure on a long search (see node_limit)
+        retried = True
+        res = run({**options, "node_limit": max(1, int(node_limit) // 10)})
     info = {
         "formulation": formulation,
         "n_classes": int(n_c),
@@ -139,8 +162,11 @@ def solve_mip(
         "mip_gap": float(getattr(res, "mip_gap", np.nan) if getattr(res, "mip_gap", None) is not None else np.nan),
         "dual_bound_kw": float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else np.nan,
         "nodes": int(getattr(res, "mip_node_count", 0) or 0),
+        "gap_kw": float("nan"),
         "optimal": res.status == 0,
+        "retried": retried,
     }
+    info["gap_kw"] = info["objective_kw"] - info["dual_bound_kw"]
     if res.x is None:  # no incumbent within the time limit: stay with the usual actions
         return problem.usual.copy(), info
     counts = np.rint(res.x[:n_x]).astype(np.int64).reshape(n_c, N_SLOTS)
@@ -157,6 +183,8 @@ class MIPDecider:
         naive_max_units: size threshold of ``auto``.
         time_limit_s: HiGHS time limit per period.
         mip_rel_gap: relative optimality gap at which HiGHS stops.
+        mip_abs_gap_kw: absolute optimality gap (kW) at which HiGHS stops.
+        node_limit: branch-and-bound node cap (see :func:`solve_mip`).
 
     Attributes:
         last: the last period's :class:`PeriodDecision`.
@@ -169,14 +197,18 @@ class MIPDecider:
         self,
         formulation: Formulation = "auto",
         *,
-        naive_max_units: int = 1000,
+        naive_max_units: int = 100,
         time_limit_s: float = 60.0,
-        mip_rel_gap: float = 1e-6,
+        mip_rel_gap: float = 1e-4,
+        mip_abs_gap_kw: float = 1e-2,
+        node_limit: int = 100_000,
     ):
         self.formulation: Formulation = formulation
         self.naive_max_units = int(naive_max_units)
         self.time_limit_s = float(time_limit_s)
         self.mip_rel_gap = float(mip_rel_gap)
+        self.mip_abs_gap_kw = float(mip_abs_gap_kw)
+        self.node_limit = int(node_limit)
         self.last: PeriodDecision | None = None
         self.history: list[dict] = []
 
@@ -189,6 +221,8 @@ class MIPDecider:
             naive_max_units=self.naive_max_units,
             time_limit_s=self.time_limit_s,
             mip_rel_gap=self.mip_rel_gap,
+            mip_abs_gap_kw=self.mip_abs_gap_kw,
+            node_limit=self.node_limit,
         )
         elapsed = time.perf_counter() - t0
         return decision_from_actions(
