@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 
 import mesa
-import numpy as np
 from mesa.agent import AgentSet
 
 from .devices import AC_MODES
@@ -141,8 +140,3 @@ def create_handles(model: mesa.Model, cls: type[DERAgent], n: int) -> list[DERAg
         model._agents_by_type[cls] = AgentSet(agents, random=model.random)
     model._all_agents._agents.update(keys)
     return agents
-
-
-def index_array(agents: list[DERAgent]) -> np.ndarray:
-    """Indices of a list of handles (for selecting rows of the arrays)."""
-    return np.fromiter((a.idx for a in agents), dtype=np.int64, count=len(agents))

@@ -3,7 +3,7 @@
 Outputs of :meth:`aggregation.hierarchy.SelfOrganiser.write_outputs`, all
 under ``<run folder>/aggregation/``:
 
-* ``hierarchy/step_XXX.graphml`` and ``.json`` (node-link): the period's
+* ``hierarchy/step_<period>.graphml`` and ``.json`` (node-link): the period's
   hierarchy as a DiGraph, edges from aggregator to member, park roots on top.
   The lowest exported level is the lowest one such that it and every level
   above fit in ``graph_max_nodes`` nodes (the DERs themselves for small runs);

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from aggregation.io import atomic_write
 from aggregation.policy import KindView, register_policy
 
 from .marl_env import EnvSpec
@@ -28,7 +28,6 @@ WEIGHTS_FORMAT = 1
 def save_weights(learner: QMIXLearner, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> Path:
     """Write the deployable part of a trained learner atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": WEIGHTS_FORMAT,
         "spec": dataclasses.asdict(learner.spec),
@@ -36,15 +35,7 @@ def save_weights(learner: QMIXLearner, path: str | os.PathLike[str], meta: dict[
         "agents": learner.agents.state_dict(),
         "meta": meta or {},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: torch.save(payload, fh))
     return path
 
 
