@@ -287,7 +287,7 @@ def build_table(views: dict[str, KindView], comfort_guard_c: float = 0.0, lam: f
         cand = np.zeros((n, N_SLOTS), np.float32)
         cand[:, :a] = v.candidate_p_kw
         av = np.zeros((n, N_SLOTS), bool)
-        av[:, :a] = v.avail
+        av[:, :a] = v.comfort_avail(comfort_guard_c)
         usual = np.asarray(v.usual, dtype=np.int8)
         no_shed = np.zeros(n, bool)
         if kind == "ac" and comfort_guard_c > 0 and n:

@@ -70,6 +70,24 @@ class KindView:
             avail[fixed, usual[fixed]] = True
         return avail
 
+    def comfort_avail(self, guard_c: float) -> np.ndarray:
+        """``avail`` with the comfort rule of the self-organisation applied.
+
+        An air conditioner whose indoor temperature is within ``guard_c`` degrees of
+        the top of its comfort band may not draw less than its usual action this
+        period. The self-organiser and the baselines call this one function, so they
+        solve the same problem. Other kinds, and ``guard_c <= 0``, return ``avail``.
+        """
+        if self.kind != "ac" or guard_c <= 0 or self.n == 0:
+            return self.avail
+        f = self.fleet
+        guarded = f.t_in_c >= f.comfort_high_c - guard_c
+        cand = self.candidate_p_kw
+        floor = cand[np.arange(self.n), self.usual]
+        avail = self.avail.copy()
+        avail[guarded] &= cand[guarded] >= floor[guarded, None] - 1e-6
+        return avail
+
     @cached_property
     def usual(self) -> np.ndarray:
         """(n,) the action the unit takes without control ("as usual")."""

@@ -92,17 +92,18 @@ def run_size(
     model.run(period)
     setup_s = time.perf_counter() - t0
     ctx = model.context(period)
-    problem = PeriodProblem.from_views(model.views(ctx))
+    guard = sc.aggregation.comfort_guard_c
+    problem = PeriodProblem.from_views(model.views(ctx), comfort_guard_c=guard)
     decisions: list[PeriodDecision] = [decision_from_actions(problem, problem.usual, "usual")]
     for method in methods:
         gc.collect()
         views = model.views(ctx)  # fresh lazy views: every method pays for the arrays it reads
         if method == "mip":
-            dec = MIPDecider(time_limit_s=mip_time_limit_s)
+            dec = MIPDecider(time_limit_s=mip_time_limit_s, comfort_guard_c=guard)
             dec(views, None)
             decisions.append(dec.last)
         elif method == "lagrangian":
-            dec = LagrangianDecider()
+            dec = LagrangianDecider(comfort_guard_c=guard)
             dec(views, None)
             decisions.append(dec.last)
         elif method == "self-org":

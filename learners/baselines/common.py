@@ -21,9 +21,13 @@ import numpy as np
 
 from aggregation.policy import KindView
 
+# The self-organiser's default comfort rule (AggregationSpec.comfort_guard_c): the baselines apply
+# the same rule so that every method solves the same problem.
+COMFORT_GUARD_C: float = 0.5
+
 N_SLOTS = 5  # widest action set of any kind (AC modes); narrower kinds are padded as unavailable
 
-__all__ = ["N_SLOTS", "PeriodDecision", "PeriodProblem", "decision_from_actions", "evaluate"]
+__all__ = ["COMFORT_GUARD_C", "N_SLOTS", "PeriodDecision", "PeriodProblem", "decision_from_actions", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,17 @@ class PeriodProblem:
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
     @classmethod
-    def from_views(cls, views: dict[str, KindView], n_parks: int | None = None) -> PeriodProblem:
+    def from_views(
+        cls, views: dict[str, KindView], n_parks: int | None = None, comfort_guard_c: float = 0.0
+    ) -> PeriodProblem:
         """Flatten the period's kind views (rows ``ac``, ``ev``, then other kinds alphabetically).
 
         Args:
             views: ``{kind: KindView}`` of one period.
             n_parks: number of parks (default: largest park index + 1).
+            comfort_guard_c: the self-organiser's comfort rule, applied here so that every method
+                solves the same problem: an air conditioner within this many degrees of the top of
+                its comfort band may not draw less than its usual action (0 disables it).
         """
         kinds = tuple(sorted(views, key=lambda k: (k != "ac", k != "ev", k)))
         if not kinds:
@@ -116,7 +125,7 @@ class PeriodProblem:
             c = np.zeros((n, N_SLOTS))
             c[:, :a] = v.candidate_p_kw
             av = np.zeros((n, N_SLOTS), bool)
-            av[:, :a] = v.avail
+            av[:, :a] = v.comfort_avail(comfort_guard_c)
             cand.append(c)
             avail.append(av)
             park.append(np.asarray(v.park, np.int64))

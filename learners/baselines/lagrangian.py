@@ -41,7 +41,7 @@ import numpy as np
 from aggregation.hierarchy import ConvergenceMonitor
 from aggregation.policy import KindView, Policy
 
-from .common import PeriodDecision, PeriodProblem, decision_from_actions
+from .common import COMFORT_GUARD_C, PeriodDecision, PeriodProblem, decision_from_actions
 
 __all__ = ["LagrangianDecider", "best_response", "unit_weights"]
 
@@ -96,6 +96,7 @@ class LagrangianDecider:
         h_m: consecutive stable iterations for convergence.
         max_iterations: hard cap.
         step0: initial step ``alpha_0`` of every park (1 is a full Newton-like step).
+        comfort_guard_c: the self-organiser's comfort rule (see :meth:`PeriodProblem.from_views`).
 
     Attributes:
         last: the last period's :class:`PeriodDecision` (``info``: ``prices`` of the returned point,
@@ -112,6 +113,7 @@ class LagrangianDecider:
         h_m: int = 3,
         max_iterations: int = 200,
         step0: float = 1.0,
+        comfort_guard_c: float = COMFORT_GUARD_C,
     ):
         if step0 <= 0:
             raise ValueError("need step0 > 0")
@@ -119,6 +121,7 @@ class LagrangianDecider:
         self.h_m = int(h_m)
         self.max_iterations = int(max_iterations)
         self.step0 = float(step0)
+        self.comfort_guard_c = float(comfort_guard_c)
         self.last: PeriodDecision | None = None
         self.history: list[dict] = []
 
@@ -167,7 +170,7 @@ class LagrangianDecider:
 
     def __call__(self, views: dict[str, KindView], policy: Policy | None = None) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        problem = PeriodProblem.from_views(views)
+        problem = PeriodProblem.from_views(views, comfort_guard_c=self.comfort_guard_c)
         dec = self.decide(problem)
         dec.wall_s = time.perf_counter() - t0
         self.last = dec

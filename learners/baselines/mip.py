@@ -26,7 +26,7 @@ from scipy.sparse import csr_matrix
 
 from aggregation.policy import KindView, Policy
 
-from .common import N_SLOTS, PeriodDecision, PeriodProblem, decision_from_actions
+from .common import COMFORT_GUARD_C, N_SLOTS, PeriodDecision, PeriodProblem, decision_from_actions
 
 Formulation = Literal["auto", "naive", "aggregated"]
 
@@ -182,6 +182,7 @@ class MIPDecider:
         formulation: ``auto`` (naive up to ``naive_max_units`` units, else aggregated), ``naive`` or ``aggregated``.
         naive_max_units: size threshold of ``auto``.
         time_limit_s: HiGHS time limit per period.
+        comfort_guard_c: the self-organiser's comfort rule (see :meth:`PeriodProblem.from_views`).
         mip_rel_gap: relative optimality gap at which HiGHS stops.
         mip_abs_gap_kw: absolute optimality gap (kW) at which HiGHS stops.
         node_limit: branch-and-bound node cap (see :func:`solve_mip`).
@@ -202,6 +203,7 @@ class MIPDecider:
         mip_rel_gap: float = 1e-4,
         mip_abs_gap_kw: float = 1e-2,
         node_limit: int = 100_000,
+        comfort_guard_c: float = COMFORT_GUARD_C,
     ):
         self.formulation: Formulation = formulation
         self.naive_max_units = int(naive_max_units)
@@ -209,6 +211,7 @@ class MIPDecider:
         self.mip_rel_gap = float(mip_rel_gap)
         self.mip_abs_gap_kw = float(mip_abs_gap_kw)
         self.node_limit = int(node_limit)
+        self.comfort_guard_c = float(comfort_guard_c)
         self.last: PeriodDecision | None = None
         self.history: list[dict] = []
 
@@ -231,7 +234,7 @@ class MIPDecider:
 
     def __call__(self, views: dict[str, KindView], policy: Policy | None = None) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        problem = PeriodProblem.from_views(views)
+        problem = PeriodProblem.from_views(views, comfort_guard_c=self.comfort_guard_c)
         dec = self.decide(problem)
         dec.wall_s = time.perf_counter() - t0
         self.last = dec

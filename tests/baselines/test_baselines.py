@@ -17,6 +17,7 @@ from learners.baselines import (
     make_method_decider,
     solve_mip,
 )
+from learners.baselines.common import COMFORT_GUARD_C
 from learners.baselines.lagrangian import best_response, unit_weights
 from learners.baselines.mip import unit_classes
 
@@ -144,7 +145,8 @@ def test_target_is_the_organisers_coalition_target(small_model) -> None:
 def test_methods_on_a_real_period(small_model) -> None:
     sc, model = small_model
     ctx = model.context(10)
-    problem = PeriodProblem.from_views(model.views(ctx))
+    # The deciders apply the self-organiser's comfort rule by default; score against the same problem.
+    problem = PeriodProblem.from_views(model.views(ctx), comfort_guard_c=COMFORT_GUARD_C)
     usual = problem.residual_kw(problem.usual)
     kw = {"mip": {"node_limit": 2000, "time_limit_s": 60.0}, "lagrangian": {}}
     results = {}
