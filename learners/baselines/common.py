@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aggregation.coalitions import N_SLOTS, build_table
 from aggregation.policy import KindView
 
 # The self-organiser's default comfort rule (AggregationSpec.comfort_guard_c): the baselines apply
 # the same rule so that every method solves the same problem.
 COMFORT_GUARD_C: float = 0.5
 
-N_SLOTS = 5  # widest action set of any kind (AC modes); narrower kinds are padded as unavailable
 
 __all__ = ["COMFORT_GUARD_C", "N_SLOTS", "PeriodDecision", "PeriodProblem", "decision_from_actions", "evaluate"]
 
@@ -113,43 +113,22 @@ class PeriodProblem:
                 solves the same problem: an air conditioner within this many degrees of the top of
                 its comfort band may not draw less than its usual action (0 disables it).
         """
-        kinds = tuple(sorted(views, key=lambda k: (k != "ac", k != "ev", k)))
-        if not kinds:
-            raise ValueError("no kind views given")
-        cand, avail, park, usual, prev, pmax = [], [], [], [], [], []
-        bounds: dict[str, tuple[int, int]] = {}
-        start = 0
-        for kind in kinds:
-            v = views[kind]
-            n, a = v.n, v.n_actions
-            c = np.zeros((n, N_SLOTS))
-            c[:, :a] = v.candidate_p_kw
-            av = np.zeros((n, N_SLOTS), bool)
-            av[:, :a] = v.comfort_avail(comfort_guard_c)
-            cand.append(c)
-            avail.append(av)
-            park.append(np.asarray(v.park, np.int64))
-            usual.append(np.asarray(v.usual, np.int64))
-            prev.append(np.asarray(v.prev_p_kw, np.float64))
-            pmax.append(np.asarray(v.p_max_kw, np.float64))
-            bounds[kind] = (start, start + n)
-            start += n
-        ctx = views[kinds[0]].ctx
-        park_all = np.concatenate(park)
+        # The self-organiser's flattening, so both sides see identical rows, powers and rules.
+        t = build_table(views, comfort_guard_c)
         if n_parks is None:
-            n_parks = int(park_all.max()) + 1 if park_all.size else 0
+            n_parks = t.n_parks
         return cls(
-            kinds=kinds,
-            bounds=bounds,
-            park=park_all,
-            cand_kw=np.concatenate(cand),
-            avail=np.concatenate(avail),
-            usual=np.concatenate(usual),
-            prev_kw=np.concatenate(prev),
-            p_max_kw=np.concatenate(pmax),
-            g=float(ctx.g),
+            kinds=t.kinds,
+            bounds=t.bounds,
+            park=t.park,
+            cand_kw=t.cand_kw.astype(np.float64),
+            avail=t.avail,
+            usual=t.usual.astype(np.int64),
+            prev_kw=t.prev_kw,
+            p_max_kw=t.p_max_kw,
+            g=t.g,
             n_parks=int(n_parks),
-            step=int(ctx.step),
+            step=t.step,
         )
 
     @classmethod
