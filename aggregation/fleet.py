@@ -128,7 +128,8 @@ def build_fleet(
     pv_prof = np.zeros((len(parks), n_steps))
     for p_idx, park in enumerate(parks):
         if park.base_load.peak_kw > 0:
-            base[p_idx] = park.base_load.peak_kw * np.clip(
+            # A scaled scenario replicates whole parks, so their fixed load scales with the DERs.
+            base[p_idx] = park.base_load.peak_kw * scale * np.clip(
                 simbench_profile("load", park.base_load.profile, day_of_year, n_steps, step_h), 0.0, None
             )
         if park.ac is not None:

@@ -135,7 +135,7 @@ class Scenario(_Strict):
     horizon_h: Annotated[float, Field(gt=0.0, le=24.0 * 366, description="hours")] = 24.0
     step_h: Annotated[float, Field(ge=0.25, le=6.0, description="hours, a multiple of 0.25")] = 1.0
     start_day_of_year: Annotated[int, Field(ge=1, le=365)] = 196
-    scale: Annotated[float, Field(gt=0.0, le=100_000.0, description="multiplies every DER count")] = 1.0
+    scale: Annotated[float, Field(gt=0.0, le=100_000.0, description="multiplies every DER count and park base load")] = 1.0
     weather: WeatherSpec = WeatherSpec()
     system_index: SystemIndexSpec = SystemIndexSpec()
     fitness: FitnessSpec = FitnessSpec()
