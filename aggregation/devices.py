@@ -9,6 +9,7 @@ Python loop runs over units. Equations and parameter sources are in
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,6 +69,17 @@ class _SoA:
     @property
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+class EVPeriod(NamedTuple):
+    """Each pile's active session in one period (see :meth:`EVFleet.session`)."""
+
+    rows: np.ndarray
+    j: np.ndarray  # active session column per pile
+    plugged_h: np.ndarray  # hours plugged in during the period
+    after_h: np.ndarray  # hours plugged in after the period
+    e_rem_kwh: np.ndarray  # need still to deliver
+    need_kw: np.ndarray  # forced minimum average power while plugged
 
 
 @dataclass
@@ -148,14 +160,18 @@ class ACFleet(_SoA):
         """Mode the user would choose: preferred mode when scheduled on, else off."""
         return np.where(self.user_on(hour_of_day), self.preferred_mode, 0).astype(np.int8)
 
-    def available_actions(self, hour_of_day: float) -> np.ndarray:
+    def available_actions(self, hour_of_day: float, usual: np.ndarray | None = None) -> np.ndarray:
         """Boolean mask (n, 5) of modes control may choose this period.
 
         Non-activated units have exactly one available action: the usual one.
         Activated units that the user runs may move their setpoint by at most
         8 °C from the usual mode; units the user switched off stay off.
+
+        Args:
+            hour_of_day: the period's hour.
+            usual: :meth:`usual_mode` at that hour, if the caller already has it.
         """
-        usual = self.usual_mode(hour_of_day)
+        usual = self.usual_mode(hour_of_day) if usual is None else usual
         avail = AC_TRANSITIONS[usual]
         fixed = ~self.activated
         if fixed.any():
@@ -217,8 +233,8 @@ class EVFleet(_SoA):
     e_rem_kwh: np.ndarray  # (n, n_days) state
     p_kw: np.ndarray  # state: power of the last period
 
-    def _presence(self, t_h: float, dt_h: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Plugged hours in the period, remaining hours after it, and the active session per pile."""
+    def session(self, t_h: float, dt_h: float) -> EVPeriod:
+        """Where every pile stands in the period: one pass shared by masks, candidates and the step."""
         overlap = np.minimum(self.departure_h, t_h + dt_h) - np.maximum(self.arrival_h, t_h)
         overlap = np.clip(overlap, 0.0, dt_h)
         # Sessions of one pile never overlap, so at most one column is non-zero.
@@ -226,27 +242,38 @@ class EVFleet(_SoA):
         rows = np.arange(len(j))
         plugged_h = overlap[rows, j]
         after_h = np.maximum(self.departure_h[rows, j] - (t_h + dt_h), 0.0)
-        return plugged_h, after_h, j
-
-    def available_actions(self, t_h: float, dt_h: float) -> np.ndarray:
-        """Mask (n, 3): off when absent; levels at or above the forced minimum when present."""
-        plugged_h, after_h, j = self._presence(t_h, dt_h)
-        rows = np.arange(len(j))
         e_rem = self.e_rem_kwh[rows, j]
-        present = (plugged_h > 0) & (e_rem > 1e-9)
         need_kw = np.maximum(e_rem - self.p_max_kw * after_h, 0.0) / np.maximum(plugged_h, 1e-9)
+        return EVPeriod(rows, j, plugged_h, after_h, e_rem, need_kw)
+
+    def available_actions(self, t_h: float, dt_h: float, sp: EVPeriod | None = None) -> np.ndarray:
+        """Mask (n, 3): off when absent; levels at or above the forced minimum when present."""
+        sp = self.session(t_h, dt_h) if sp is None else sp
+        present = (sp.plugged_h > 0) & (sp.e_rem_kwh > 1e-9)
         level_kw = EV_LEVELS[None, :] * self.p_max_kw[:, None]
         # A level is allowed when it meets the forced minimum, or it is the top level.
-        ok = (level_kw >= need_kw[:, None] - 1e-6) | (EV_LEVELS[None, :] == 1.0)
-        avail = np.where(present[:, None], ok, EV_LEVELS[None, :] == 0.0)
-        return avail
+        ok = (level_kw >= sp.need_kw[:, None] - 1e-6) | (EV_LEVELS[None, :] == 1.0)
+        return np.where(present[:, None], ok, EV_LEVELS[None, :] == 0.0)
 
-    def usual_action(self, t_h: float, dt_h: float) -> np.ndarray:
-        """Plug-and-charge: full power whenever a car with unmet need is plugged in."""
-        avail = self.available_actions(t_h, dt_h)
-        return np.where(avail[:, 2] & ~avail[:, 0], 2, np.where(avail[:, 0] & ~avail[:, 2], 0, 2)).astype(
-            np.int8
-        )
+    @staticmethod
+    def usual_action(avail: np.ndarray) -> np.ndarray:
+        """Plug-and-charge: full power whenever a car with unmet need is plugged in, else off.
+
+        Args:
+            avail: the mask of :meth:`available_actions` (full power is available exactly then).
+        """
+        return np.where(avail[:, 2], 2, 0).astype(np.int8)
+
+    def level_power_kw(self, sp: EVPeriod, levels: np.ndarray, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Energy delivered (kWh) and average power (kW) for the given levels, forced charging included.
+
+        ``levels`` broadcasts against the piles: (n,) for one action per pile, (n, 3) for every action.
+        """
+        extra = (slice(None),) + (None,) * (np.ndim(levels) - 1)
+        p_req = EV_LEVELS[levels] * self.p_max_kw[extra]
+        p_req = np.maximum(p_req, np.minimum(sp.need_kw, self.p_max_kw)[extra])
+        e = np.minimum(p_req * sp.plugged_h[extra], sp.e_rem_kwh[extra])
+        return e, (e / dt_h).astype(np.float32)
 
     def step(self, action: np.ndarray, t_h: float, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
         """Charge for one period.
@@ -254,19 +281,14 @@ class EVFleet(_SoA):
         Returns:
             (average power per pile in kW, unmet energy of sessions that ended in this period in kWh).
         """
-        plugged_h, after_h, j = self._presence(t_h, dt_h)
-        rows = np.arange(len(j))
-        e_rem = self.e_rem_kwh[rows, j]
-        need_kw = np.maximum(e_rem - self.p_max_kw * after_h, 0.0) / np.maximum(plugged_h, 1e-9)
-        p_req = EV_LEVELS[action] * self.p_max_kw
-        p_req = np.where(plugged_h > 0, np.maximum(p_req, np.minimum(need_kw, self.p_max_kw)), 0.0)
-        e = np.minimum(p_req * plugged_h, e_rem)
-        e_rem = e_rem - e
-        ends = (self.departure_h[rows, j] > t_h) & (self.departure_h[rows, j] <= t_h + dt_h)
+        sp = self.session(t_h, dt_h)
+        e, p = self.level_power_kw(sp, action, dt_h)
+        e_rem = sp.e_rem_kwh - e
+        dep = self.departure_h[sp.rows, sp.j]
+        ends = (dep > t_h) & (dep <= t_h + dt_h)
         unmet = np.where(ends, e_rem, 0.0).astype(np.float32)
         # A departed car's remainder moves to the unmet account, so it is counted once.
-        self.e_rem_kwh[rows, j] = np.where(ends, 0.0, e_rem)
-        p = (e / dt_h).astype(np.float32)
+        self.e_rem_kwh[sp.rows, sp.j] = np.where(ends, 0.0, e_rem)
         self.p_kw = p
         return p, unmet
 

@@ -169,10 +169,11 @@ class VppModel(mesa.Model):
             actions[kind] = a
         f = self.fleet
         prev = {kind: getattr(f, kind).p_kw.copy() for kind in CONTROLLABLE}
-        p_ac = f.ac.step(actions["ac"], ctx.t_out_c, ctx.dt_h, f.ac.user_on(ctx.hour_of_day))
+        occupied = f.ac.user_on(ctx.hour_of_day)
+        p_ac = f.ac.step(actions["ac"], ctx.t_out_c, ctx.dt_h, occupied)
         p_ev, unmet = f.ev.step(actions["ev"], ctx.t_h, ctx.dt_h)
         self.ev_unmet_by_pile_kwh += unmet
-        self._record(k, ctx, p_ac, p_ev, unmet, prev, overridden)
+        self._record(k, ctx, p_ac, p_ev, unmet, prev, overridden, occupied)
         self.datacollector.collect(self)
 
     def run(self, n_steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
@@ -184,7 +185,7 @@ class VppModel(mesa.Model):
                 progress(1)
 
     # ------------------------------------------------------------- recording
-    def _record(self, k, ctx, p_ac, p_ev, unmet, prev, overridden) -> None:
+    def _record(self, k, ctx, p_ac, p_ev, unmet, prev, overridden, occupied) -> None:
         f = self.fleet
         n_parks = f.n_parks
         ac_kw = f.park_sum("ac", p_ac)
@@ -199,7 +200,6 @@ class VppModel(mesa.Model):
         fit_ac = period_fitness(p_ac, prev["ac"], f.ac.p_max_kw, ctx.g, ctx.gamma, ctx.lam)
         fit_ev = period_fitness(p_ev, prev["ev"], f.ev.p_max_kw, ctx.g, ctx.gamma, ctx.lam)
         fit = np.concatenate([fit_ac, fit_ev])
-        occupied = f.ac.user_on(ctx.hour_of_day)
         viol = f.ac.comfort_violation_c()[occupied]
         t_in = f.ac.t_in_c if self._pct_rows is None else f.ac.t_in_c[self._pct_rows]
         occ_s = occupied if self._pct_rows is None else occupied[self._pct_rows]

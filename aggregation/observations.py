@@ -52,8 +52,9 @@ def observe(view) -> np.ndarray:
         usual[np.arange(n), view.usual] = 1.0
         own = np.stack([(f.t_in_c - 24.0) / 5.0, np.full(n, (c.t_out_c - 28.0) / 5.0, np.float32)], axis=1)
         return np.concatenate([own.astype(np.float32), _common(view, n), prev, usual], axis=1)
-    plugged_h, after_h, j = f._presence(c.t_h, c.dt_h)
-    e_rem = np.where(plugged_h > 0, f.e_rem_kwh[np.arange(n), j], 0.0)
+    sp = view.ev_period
+    plugged_h, after_h = sp.plugged_h, sp.after_h
+    e_rem = np.where(plugged_h > 0, sp.e_rem_kwh, 0.0)
     cap = f.p_max_kw * c.dt_h
     forced = ~view.avail[:, 0] & (plugged_h > 0)
     own = np.stack([plugged_h / c.dt_h, e_rem / np.maximum(cap, 1e-9), after_h / 12.0], axis=1).astype(np.float32)

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .devices import N_AC_ACTIONS, N_EV_ACTIONS, ACFleet, EVFleet
+from .devices import N_AC_ACTIONS, N_EV_ACTIONS, ACFleet, EVFleet, EVPeriod
 from .indices import period_fitness
 
 N_ACTIONS: dict[str, int] = {"ac": N_AC_ACTIONS, "ev": N_EV_ACTIONS}
@@ -58,11 +58,23 @@ class KindView:
         return N_ACTIONS[self.kind]
 
     @cached_property
-    def avail(self) -> np.ndarray:
-        """(n, n_actions) bool: actions the device rules allow."""
+    def ev_period(self) -> EVPeriod:
+        """EV piles only: each pile's session in this period, computed once per view."""
+        return self.fleet.session(self.ctx.t_h, self.ctx.dt_h)
+
+    @cached_property
+    def device_avail(self) -> np.ndarray:
+        """(n, n_actions) bool: what the device rules allow, before the activation rule."""
         if self.kind == "ac":
-            return self.fleet.available_actions(self.ctx.hour_of_day)
-        avail = self.fleet.available_actions(self.ctx.t_h, self.ctx.dt_h)
+            return self.fleet.available_actions(self.ctx.hour_of_day, self.usual)
+        return self.fleet.available_actions(self.ctx.t_h, self.ctx.dt_h, self.ev_period)
+
+    @cached_property
+    def avail(self) -> np.ndarray:
+        """(n, n_actions) bool: actions control may choose (non-activated units: only the usual one)."""
+        if self.kind == "ac":
+            return self.device_avail  # the AC fleet applies its activation rule itself
+        avail = self.device_avail.copy()
         fixed = ~self.fleet.activated
         if fixed.any():
             usual = self.usual
@@ -93,24 +105,15 @@ class KindView:
         """(n,) the action the unit takes without control ("as usual")."""
         if self.kind == "ac":
             return self.fleet.usual_mode(self.ctx.hour_of_day)
-        return self.fleet.usual_action(self.ctx.t_h, self.ctx.dt_h)
+        return self.fleet.usual_action(self.device_avail)
 
     @cached_property
     def candidate_p_kw(self) -> np.ndarray:
         """(n, n_actions) average power each action would draw this period."""
         if self.kind == "ac":
             return self.fleet.mode_power_kw(self.ctx.t_out_c)
-        f = self.fleet
-        plugged_h, after_h, j = f._presence(self.ctx.t_h, self.ctx.dt_h)
-        rows = np.arange(len(j))
-        e_rem = f.e_rem_kwh[rows, j]
-        need_kw = np.maximum(e_rem - f.p_max_kw * after_h, 0.0) / np.maximum(plugged_h, 1e-9)
-        from .devices import EV_LEVELS
-
-        p = EV_LEVELS[None, :] * f.p_max_kw[:, None]
-        p = np.maximum(p, np.minimum(need_kw, f.p_max_kw)[:, None])
-        e = np.minimum(p * plugged_h[:, None], e_rem[:, None])
-        return (e / self.ctx.dt_h).astype(np.float32)
+        _, p = self.fleet.level_power_kw(self.ev_period, np.arange(N_EV_ACTIONS)[None, :], self.ctx.dt_h)
+        return p
 
     @property
     def prev_p_kw(self) -> np.ndarray:

@@ -115,12 +115,4 @@ class QMIXPolicy:
         self._last = {k: v.copy() for k, v in state["last"].items()}
 
 
-def load_qmix_policy(weights: str | None, scenario: Any) -> QMIXPolicy:
-    """The QMIX policy for a scenario: its ``policy.weights``, else weights shipped for its population."""
-    if weights is None:
-        name = scenario.name
-        weights = "two_ac" if name.startswith("two_ac") else "three_parks"
-    return QMIXPolicy(weights)
-
-
 register_policy("qmix", QMIXPolicy)

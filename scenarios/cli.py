@@ -19,11 +19,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     for name in bundled_scenarios():
         sc = load(name)
-        n = sum(
-            round((p.ac.count if p.ac else 0) * sc.scale) + round((p.ev.count if p.ev else 0) * sc.scale)
-            + round((p.pv.count if p.pv else 0) * sc.scale)
-            for p in sc.parks
-        )
+        n = sc.n_ders()
         print(f"{name:22s} {n:>10,d} DERs  {sc.description}")
     return 0
 

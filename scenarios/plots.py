@@ -94,7 +94,4 @@ def write_run_plots(out, folder: Path) -> list[Path]:
     plot_load_vs_index(out, paths[0])
     plot_load_by_kind(out, paths[1])
     plot_indoor_temperature(out, paths[2])
-    extra = out.extras.get("plot_hooks", [])
-    for hook in extra:
-        paths.extend(hook(out, folder))
     return paths

@@ -68,10 +68,15 @@ def policy_for(sc: Scenario) -> Policy:
     kind = sc.policy.kind
     if kind == "qmix":
         try:
-            from learners.deploy import load_qmix_policy
+            from learners.deploy import QMIXPolicy
         except ImportError as exc:  # pragma: no cover - reported to the user
             raise ScenarioError(f"policy 'qmix' is not available in this installation: {exc}") from None
-        return load_qmix_policy(sc.policy.weights, sc)
+        if sc.policy.weights is None:
+            raise ScenarioError(f"scenario {sc.name}: method/policy 'qmix' needs policy.weights")
+        try:
+            return QMIXPolicy(sc.policy.weights)
+        except FileNotFoundError as exc:
+            raise ScenarioError(f"scenario {sc.name}: policy.weights: {exc}") from None
     return make_policy(kind)
 
 
@@ -245,13 +250,13 @@ def _write(out: RunOutput, folder: Path, *, plots: bool) -> None:
         "seed": sc.seed,
         "n_ders": {k: m.fleet.n_ders for k, m in out.models.items()},
         "periods": {k: m.steps for k, m in out.models.items()},
+        "method": sc.method,
         "policy": sc.policy.kind,
         "aggregation": sc.aggregation.enabled,
         "versions": versions(),
         "wall_time_s": round(out.wall_s, 3),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    results.write_json(folder / "manifest.json", manifest)
     if not (folder / "scenario.yaml").exists():
         results.write_json(folder / "scenario.json", sc.model_dump(mode="json"))
     if plots:
@@ -263,9 +268,8 @@ def _write(out: RunOutput, folder: Path, *, plots: bool) -> None:
         from aggregation.hierarchy import write_comparison
 
         ctrl.decider.write_outputs(folder, ctrl, plots=plots)
-        figures = write_comparison(out.models["baseline"], ctrl, folder, plots=plots)
-        manifest["aggregation_figures"] = figures
-        results.write_json(folder / "manifest.json", manifest)
+        manifest["aggregation_figures"] = write_comparison(out.models["baseline"], ctrl, folder, plots=plots)
+    results.write_json(folder / "manifest.json", manifest)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

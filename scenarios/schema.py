@@ -90,6 +90,13 @@ class PolicySpec(_Strict):
         str | None, Field(description="weights file, or the name of weights shipped in learners/weights")
     ] = None
 
+    @model_validator(mode="after")
+    def _weights_for_learned(self) -> PolicySpec:
+        if self.kind == "qmix" and self.weights is None:
+            raise ValueError("policy kind 'qmix' needs 'weights': a file from vppsim train, or shipped weights "
+                             "('two_ac', 'three_parks')")
+        return self
+
 
 class TrainingSpec(_Strict):
     """How ``vppsim train`` draws coalitions from the population and trains QMIX on them."""
@@ -171,6 +178,13 @@ class Scenario(_Strict):
     @property
     def n_steps(self) -> int:
         return int(round(self.horizon_h / self.step_h))
+
+    def n_ders(self, scale: float | None = None) -> int:
+        """DER count at ``scale`` (default the scenario's), rounded per park and kind like the fleet."""
+        scale = self.scale if scale is None else scale
+        return sum(
+            round(getattr(p, k).count * scale) for p in self.parks for k in ("ac", "ev", "pv") if getattr(p, k)
+        )
 
     def content_hash(self) -> str:
         """SHA-256 of the validated content (stable across formatting of the file)."""

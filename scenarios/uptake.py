@@ -67,19 +67,11 @@ def grid_signal(sc: Scenario) -> SystemSignal:
     return SystemSignal(np.minimum(e_res, e_tot), e_tot)
 
 
-def n_ders_at(sc: Scenario, scale: float) -> int:
-    return sum(
-        round((getattr(p, k).count if getattr(p, k) is not None else 0) * scale)
-        for p in sc.parks
-        for k in ("ac", "ev", "pv")
-    )
-
-
 def park_delta_kw(sc: Scenario, n_agents: int, weather, signal, controlled, bar=None) -> np.ndarray:
     """(n_parks, T) controlled minus baseline park net load for ``n_agents`` participating DERs."""
     from .runner import build_model
 
-    unit = n_ders_at(sc, 1.0)
+    unit = sc.n_ders(1.0)
     scale = n_agents / unit
     out = []
     for policy, decider in ((RulePolicy(), None), controlled()):

@@ -142,8 +142,8 @@ def test_ev_available_actions_absent_off_only_and_forced_when_no_slack():
     ev = make_ev(100)
     for t in np.arange(0, 24, 1.0):
         avail = ev.available_actions(t, 1.0)
-        plugged_h, after_h, j = ev._presence(t, 1.0)
-        e_rem = ev.e_rem_kwh[np.arange(len(ev)), j]
+        sp = ev.session(t, 1.0)
+        plugged_h, after_h, e_rem = sp.plugged_h, sp.after_h, sp.e_rem_kwh
         absent = (plugged_h == 0) | (e_rem <= 1e-9)
         assert (avail[absent] == [True, False, False]).all()
         no_slack = ~absent & (e_rem > ev.p_max_kw * after_h + 1e-6)
