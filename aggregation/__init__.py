@@ -1,23 +1,19 @@
-"""DER fleet, Mesa model and agents, zero-carbon indices, fitness, policies."""
+"""Demand side: DER device kinds, fleet, Mesa model and agents, zero-carbon indices, self-organisation."""
 
-from .agents import ACAgent, DERAgent, EVAgent, PVAgent
+from .agents import DERAgent, KindGroup
 from .fleet import Fleet, build_fleet
 from .indices import load_index, period_fitness, shape_distance, system_index
+from .kinds import DeviceKind, get_kind, register_kind, registered_kinds
+from .kinds.ac import ACAgent, ACSpec
+from .kinds.ev import EVAgent, EVSpec
+from .kinds.pv import PVAgent, PVSpec
 from .model import SystemSignal, VppModel
-from .policy import (
-    GreedyFitnessPolicy,
-    KindView,
-    PeriodContext,
-    Policy,
-    RulePolicy,
-    make_policy,
-    register_policy,
-)
-from .specs import ACSpec, EVSpec, ParkSpec, PVSpec
+from .policy import GreedyFitnessPolicy, KindView, PeriodContext, Policy, RulePolicy, make_policy, register_policy
+from .specs import ParkSpec
 
 __all__ = [
-    "ACAgent", "ACSpec", "DERAgent", "EVAgent", "EVSpec", "Fleet", "GreedyFitnessPolicy", "KindView",
-    "PVAgent", "PVSpec", "ParkSpec", "PeriodContext", "Policy", "RulePolicy", "SystemSignal", "VppModel",
-    "build_fleet", "load_index", "make_policy", "period_fitness", "register_policy", "shape_distance",
-    "system_index",
+    "ACAgent", "ACSpec", "DERAgent", "DeviceKind", "EVAgent", "EVSpec", "Fleet", "GreedyFitnessPolicy",
+    "KindGroup", "KindView", "PVAgent", "PVSpec", "ParkSpec", "PeriodContext", "Policy", "RulePolicy",
+    "SystemSignal", "VppModel", "build_fleet", "get_kind", "load_index", "make_policy", "period_fitness",
+    "register_kind", "register_policy", "registered_kinds", "shape_distance", "system_index",
 ]

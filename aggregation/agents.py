@@ -1,23 +1,21 @@
 """Mesa agents: thin handles over the fleet arrays.
 
 An agent holds only its kind's index into the structure of arrays; every
-property reads (or writes) the arrays, so the model can advance all units with
-vectorised code while users still inspect ``model.agents`` the Mesa way.
+property reads the arrays, so the model advances all units with vectorised
+code (:class:`KindGroup`, stepped through a Mesa ``AgentSet``) while users
+still inspect ``model.agents`` and ``model.agents_by_type`` the Mesa way.
 
-Creating a million agents through ``mesa.Agent.__init__`` costs ~16 s (one
-registration and one log record per agent); :func:`create_handles` builds them
-in bulk and registers them with the model's agent sets in three dictionary
-updates. ``tests/test_model.py`` checks the result equals the one-by-one path.
+Handles are registered through Mesa's public ``Model.register_agent``; they are
+built without ``Agent.__init__`` only so that no per-instance ``pos`` is stored
+(``create_handles``; ``tests/test_model.py`` checks the result equals Mesa's own
+one-by-one path).
 """
 
 from __future__ import annotations
 
-import itertools
+from typing import Any
 
 import mesa
-from mesa.agent import AgentSet
-
-from .devices import AC_MODES
 
 
 class DERAgent(mesa.Agent):
@@ -33,7 +31,7 @@ class DERAgent(mesa.Agent):
 
     @property
     def _soa(self):
-        return getattr(self.model.fleet, self.kind)
+        return self.model.fleet.units[self.kind]
 
     @property
     def park(self) -> str:
@@ -45,98 +43,65 @@ class DERAgent(mesa.Agent):
         return float(self._soa.p_kw[self.idx])
 
     def step(self) -> None:
-        """Handles never step one by one: the model advances whole arrays."""
+        """Handles never step one by one: their kind's :class:`KindGroup` advances the arrays."""
 
 
-class ACAgent(DERAgent):
-    """An air conditioner."""
+class KindGroup:
+    """All units of one device kind, stepped as one by the model's Mesa ``AgentSet``.
 
-    kind = "ac"
+    ``model.kind_groups.do("step")`` calls :meth:`step` of each group in the kind
+    registry's order; the group runs the kind's vectorised step on the period's
+    actions that the model set before (``model.period_actions``).
 
-    @property
-    def t_in_c(self) -> float:
-        return float(self._soa.t_in_c[self.idx])
+    Args:
+        model: the model.
+        kind: a registered :class:`aggregation.kinds.DeviceKind`.
+    """
 
-    @property
-    def mode(self) -> str:
-        return AC_MODES[int(self._soa.mode[self.idx])]
+    def __init__(self, model: mesa.Model, kind: Any):
+        self.model = model
+        self.kind = kind
+        self.record_state: dict = kind.init_record(model, model.fleet.units[kind.name])
+        self.p_kw = None
 
-    @property
-    def activated(self) -> bool:
-        return bool(self._soa.activated[self.idx])
+    def step(self) -> None:
+        m = self.model
+        soa = m.fleet.units[self.kind.name]
+        self.p_kw = self.kind.step(m, soa, m.period_actions[self.kind.name], m.period_ctx, self.record_state)
 
-    @property
-    def p_max_kw(self) -> float:
-        return float(self._soa.p_max_kw[self.idx])
-
-
-class EVAgent(DERAgent):
-    """An EV charging pile."""
-
-    kind = "ev"
-
-    @property
-    def p_max_kw(self) -> float:
-        return float(self._soa.p_max_kw[self.idx])
-
-    @property
-    def unmet_kwh(self) -> float:
-        """Unmet energy of this pile's sessions that have ended so far."""
-        return float(self.model.ev_unmet_by_pile_kwh[self.idx])
-
-
-class PVAgent(DERAgent):
-    """A PV system (not controllable; local renewable energy of its park)."""
-
-    kind = "pv"
-
-    @property
-    def capacity_kw(self) -> float:
-        return float(self._soa.capacity_kw[self.idx])
-
-    @property
-    def p_kw(self) -> float:
-        step = max(self.model.steps - 1, 0)
-        return float(self.capacity_kw * self.model.fleet.pv_kw_per_kwp[int(self._soa.park[self.idx]), step])
-
-
-AGENT_CLASSES: dict[str, type[DERAgent]] = {"ac": ACAgent, "ev": EVAgent, "pv": PVAgent}
+    def record(self) -> dict[str, float]:
+        m = self.model
+        return self.kind.record(m, m.fleet.units[self.kind.name], m.period_ctx, self.record_state)
 
 
 def create_handles(model: mesa.Model, cls: type[DERAgent], n: int) -> list[DERAgent]:
     """Create ``n`` handles of ``cls`` (indices 0..n-1) and register them with ``model``.
 
-    Equivalent to creating them one by one with ``mesa.Agent.__init__`` but
-    without the per-agent registration cost; ``idx`` is ``unique_id`` minus the
-    kind's first id, stored in ``model.handle_offsets``. A kind's handles are
-    created once per model. Relies on Mesa 3.3's registration tables
-    (``_agents``, ``_agents_by_type``, ``_all_agents``), pinned in pyproject.
+    Equivalent to creating them one by one with ``mesa.Agent.__init__`` (same ids,
+    same registration through ``Model.register_agent``) without ``Agent.__init__``'s
+    per-instance ``pos`` attribute; ``idx`` is ``unique_id`` minus the
+    kind's first id, stored in ``model.handle_offsets``.
     """
     if n == 0:
         return []
     counter = mesa.Agent._ids[model]
-    first = next(counter)
-    # Move the model's id counter past the n ids taken here.
-    if n > 1:
-        next(itertools.islice(counter, n - 2, None))
     new = object.__new__
+    register = model.register_agent
     agents = []
     append = agents.append
-    # Plain attribute stores keep CPython's inline (dict-free) instance layout;
-    # touching ``a.__dict__`` would materialise a dict per agent.
-    for uid in range(first, first + n):
+    first = None
+    for uid in counter:
+        # Plain attribute stores keep CPython's inline (dict-free) instance layout.
         a = new(cls)
         a.model = model
         a.unique_id = uid
+        register(a)
         append(a)
+        if first is None:
+            first = uid
+        if len(agents) == n:
+            break
     if not hasattr(model, "handle_offsets"):
         model.handle_offsets = {}
     model.handle_offsets[cls.kind] = first
-    keys = dict.fromkeys(agents)
-    model._agents.update(keys)
-    if cls in model._agents_by_type:
-        model._agents_by_type[cls]._agents.update(keys)
-    else:
-        model._agents_by_type[cls] = AgentSet(agents, random=model.random)
-    model._all_agents._agents.update(keys)
     return agents

@@ -12,17 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import mesa
+from mesa.agent import AgentSet
 import numpy as np
 import pandas as pd
 
-from .agents import AGENT_CLASSES, create_handles
+from .agents import KindGroup, create_handles
 from .fleet import Fleet, build_fleet
 from .indices import load_index, period_fitness, renewable_gradient, shape_distance, system_index
+from .kinds import registered_kinds
 from .policy import KindView, PeriodContext, Policy, RulePolicy
 from .specs import ParkSpec
-
-CONTROLLABLE: tuple[str, ...] = ("ac", "ev")
-_SAMPLE_FOR_PERCENTILES = 100_000
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,9 @@ class SystemSignal:
         return renewable_gradient(self.e_res_mwh)
 
 
-Decider = Callable[[dict[str, KindView], Policy], dict[str, np.ndarray]]
+# A decider may also accept ``targets=`` (VPP-level per-park targets of the period, kW); the
+# model passes it only when targets are set (``VppModel.vpp_targets_kw``).
+Decider = Callable[..., dict[str, np.ndarray]]
 
 
 def policy_decider(views: dict[str, KindView], policy: Policy) -> dict[str, np.ndarray]:
@@ -101,31 +102,26 @@ class VppModel(mesa.Model):
         self.policy: Policy = policy if policy is not None else RulePolicy()
         self.decider: Decider = decider if decider is not None else policy_decider
         self.fleet: Fleet = build_fleet(parks, scale, weather, day_of_year, step_h, self.rng)
-        self.ev_unmet_by_pile_kwh = np.zeros(self.fleet.count("ev"), np.float32)
+        kinds = registered_kinds()
+        self.kinds = {name: kind for name, kind in kinds.items() if name in self.fleet.units}
         self.handle_offsets: dict[str, int] = {}
         if handles:
-            for kind, cls in AGENT_CLASSES.items():
-                create_handles(self, cls, self.fleet.count(kind))
-        n_ac = self.fleet.count("ac")
-        self._pct_rows = (
-            np.sort(self.rng.choice(n_ac, _SAMPLE_FOR_PERCENTILES, replace=False))
-            if n_ac > _SAMPLE_FOR_PERCENTILES
-            else None
-        )
+            for name, kind in self.kinds.items():
+                if kind.agent_cls is not None:
+                    create_handles(self, kind.agent_cls, self.fleet.count(name))
+        # One group per controllable kind; Mesa's AgentSet steps them in registry order. The
+        # groups are kept here too: an AgentSet holds its members weakly.
+        self._kind_groups = [KindGroup(self, k) for k in self.kinds.values() if k.controllable()]
+        self.kind_groups = AgentSet(self._kind_groups, random=self.random)
+        self.controllable = tuple(g.kind.name for g in self._kind_groups)
+        self.period_ctx: PeriodContext | None = None
+        self.period_actions: dict[str, np.ndarray] = {}
+        self.vpp_targets_kw: np.ndarray | None = None
         self._park_p_max_kw = self.fleet.park_p_max_kw()
         self._prev_park_out_kw = np.zeros(self.fleet.n_parks)
-        self.park_rows: list[dict] = []
-        self.system_rows: list[dict] = []
         self.last: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                "eta_gi": lambda m: m.last.get("eta_gi"),
-                "net_load_kw": lambda m: m.last.get("net_kw"),
-                "fitness_mean": lambda m: m.last.get("fitness_mean"),
-                "comfort_violation_c": lambda m: m.last.get("comfort_violation_mean_c"),
-                "ev_unmet_kwh": lambda m: m.last.get("ev_unmet_kwh"),
-            }
-        )
+        # The result tables: one row per period (system) and per period and park (parks).
+        self.datacollector = mesa.DataCollector(tables={"system": [], "parks": []})
 
     # ------------------------------------------------------------------ period
     @property
@@ -146,7 +142,29 @@ class VppModel(mesa.Model):
         )
 
     def views(self, ctx: PeriodContext) -> dict[str, KindView]:
-        return {kind: KindView(kind, getattr(self.fleet, kind), ctx) for kind in CONTROLLABLE}
+        """One view per controllable discrete kind, in the kind registry's order."""
+        return {
+            name: KindView(name, self.fleet.units[name], ctx)
+            for name in self.controllable
+            if self.kinds[name].actions == "discrete"
+        }
+
+    def set_vpp_targets(self, targets_kw: np.ndarray | None) -> None:
+        """VPP-level load targets per park and period, handed to the decider (the target seam).
+
+        Args:
+            targets_kw: (n_parks, n_steps) flexible-load target of each park in kW, or None for
+                the deciders' own default (``prev + g·P_max``, seed 003 Eq. 5).
+
+        Raises:
+            ValueError: wrong shape.
+        """
+        if targets_kw is not None:
+            targets_kw = np.asarray(targets_kw, float)
+            if targets_kw.shape != (self.fleet.n_parks, self.n_steps):
+                raise ValueError(f"targets_kw must have shape {(self.fleet.n_parks, self.n_steps)}, "
+                                 f"got {targets_kw.shape}")
+        self.vpp_targets_kw = targets_kw
 
     def step(self) -> None:
         """Advance every DER by one period."""
@@ -156,7 +174,10 @@ class VppModel(mesa.Model):
             return
         ctx = self.context(k)
         views = self.views(ctx)
-        actions = self.decider(views, self.policy)
+        if self.vpp_targets_kw is None:
+            actions = self.decider(views, self.policy)
+        else:
+            actions = self.decider(views, self.policy, targets=self.vpp_targets_kw[:, k])
         overridden = 0
         for kind, view in views.items():
             a = np.asarray(actions[kind], dtype=np.int64)
@@ -167,14 +188,10 @@ class VppModel(mesa.Model):
                 overridden += int((~ok).sum())
                 a = np.where(ok, a, view.usual)
             actions[kind] = a
-        f = self.fleet
-        prev = {kind: getattr(f, kind).p_kw.copy() for kind in CONTROLLABLE}
-        occupied = f.ac.user_on(ctx.hour_of_day)
-        p_ac = f.ac.step(actions["ac"], ctx.t_out_c, ctx.dt_h, occupied)
-        p_ev, unmet = f.ev.step(actions["ev"], ctx.t_h, ctx.dt_h)
-        self.ev_unmet_by_pile_kwh += unmet
-        self._record(k, ctx, p_ac, p_ev, unmet, prev, overridden, occupied)
-        self.datacollector.collect(self)
+        prev = {name: self.fleet.units[name].p_kw.copy() for name in self.controllable}
+        self.period_ctx, self.period_actions = ctx, actions
+        self.kind_groups.do("step")
+        self._record(k, ctx, prev, overridden)
 
     def run(self, n_steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
         """Run ``n_steps`` periods (default: to the end of the horizon)."""
@@ -185,39 +202,42 @@ class VppModel(mesa.Model):
                 progress(1)
 
     # ------------------------------------------------------------- recording
-    def _record(self, k, ctx, p_ac, p_ev, unmet, prev, overridden, occupied) -> None:
+    def _record(self, k: int, ctx: PeriodContext, prev: dict[str, np.ndarray], overridden: int) -> None:
         f = self.fleet
-        n_parks = f.n_parks
-        ac_kw = f.park_sum("ac", p_ac)
-        ev_kw = f.park_sum("ev", p_ev)
+        groups = {g.kind.name: g for g in self._kind_groups}
+        consumers: dict[str, np.ndarray] = {}
+        generators: dict[str, np.ndarray] = {}
+        for name, kind in self.kinds.items():
+            if name in groups:
+                kw = f.park_sum(name, groups[name].p_kw)
+            elif hasattr(kind, "park_output_kw"):
+                kw = kind.park_output_kw(f, k)
+            else:
+                continue
+            (consumers if kind.load_sign > 0 else generators)[f"{name}_kw"] = kw
         base_kw = f.base_load_kw[:, k]
-        pv_kw = f.pv_park_kw(k)
-        all_kw = ac_kw + ev_kw + base_kw
-        out_kw = all_kw - pv_kw
+        all_kw = None
+        for kw in consumers.values():
+            all_kw = kw if all_kw is None else all_kw + kw
+        all_kw = base_kw.copy() if all_kw is None else all_kw + base_kw
+        out_kw = all_kw
+        for kw in generators.values():
+            out_kw = out_kw - kw
         rho = np.clip(np.maximum(out_kw, 0.0) / np.where(all_kw > 0, all_kw, 1.0), 0.0, 1.0)
         park_fit = period_fitness(out_kw, self._prev_park_out_kw, self._park_p_max_kw, ctx.g, ctx.gamma, ctx.lam, rho)
         self._prev_park_out_kw = out_kw
-        fit_ac = period_fitness(p_ac, prev["ac"], f.ac.p_max_kw, ctx.g, ctx.gamma, ctx.lam)
-        fit_ev = period_fitness(p_ev, prev["ev"], f.ev.p_max_kw, ctx.g, ctx.gamma, ctx.lam)
-        fit = np.concatenate([fit_ac, fit_ev])
-        viol = f.ac.comfort_violation_c()[occupied]
-        t_in = f.ac.t_in_c if self._pct_rows is None else f.ac.t_in_c[self._pct_rows]
-        occ_s = occupied if self._pct_rows is None else occupied[self._pct_rows]
-        pct = np.percentile(t_in[occ_s], [5, 50, 95]) if occ_s.any() else np.full(3, np.nan)
-        for p in range(n_parks):
-            self.park_rows.append(
-                {
-                    "step": k,
-                    "park": f.park_names[p],
-                    "ac_kw": float(ac_kw[p]),
-                    "ev_kw": float(ev_kw[p]),
-                    "base_kw": float(base_kw[p]),
-                    "pv_kw": float(pv_kw[p]),
-                    "net_kw": float(out_kw[p]),
-                    "park_index": float(park_fit[p] / ctx.gamma) if ctx.gamma > 0 else 0.0,
-                    "park_fitness": float(park_fit[p]),
-                }
-            )
+        fits = [period_fitness(groups[n].p_kw, prev[n], f.units[n].p_max_kw, ctx.g, ctx.gamma, ctx.lam)
+                for n in self.controllable]
+        fit = np.concatenate(fits) if fits else np.zeros(0)
+        columns = {**consumers, "base_kw": base_kw, **generators}
+        dc = self.datacollector
+        for p in range(f.n_parks):
+            row = {"step": k, "park": f.park_names[p]}
+            row.update({c: float(v[p]) for c, v in columns.items()})
+            row["net_kw"] = float(out_kw[p])
+            row["park_index"] = float(park_fit[p] / ctx.gamma) if ctx.gamma > 0 else 0.0
+            row["park_fitness"] = float(park_fit[p])
+            self._add_row("parks", row)
         row = {
             "step": k,
             "time": self.weather.index[k],
@@ -225,34 +245,39 @@ class VppModel(mesa.Model):
             "eta_gi": ctx.eta_gi,
             "gamma": ctx.gamma,
             "g": ctx.g,
-            "ac_kw": float(ac_kw.sum()),
-            "ev_kw": float(ev_kw.sum()),
-            "base_kw": float(base_kw.sum()),
-            "pv_kw": float(pv_kw.sum()),
+            **{c: float(v.sum()) for c, v in columns.items()},
             "net_kw": float(out_kw.sum()),
             "fitness_mean": float(fit.mean()) if fit.size else float("nan"),
             "fitness_min": float(fit.min()) if fit.size else float("nan"),
             "fitness_max": float(fit.max()) if fit.size else float("nan"),
-            "ac_occupied": int(occupied.sum()),
-            "comfort_violation_mean_c": float(viol.mean()) if viol.size else 0.0,
-            "comfort_violation_share": float((viol > 0).mean()) if viol.size else 0.0,
-            "t_in_p05_c": float(pct[0]),
-            "t_in_p50_c": float(pct[1]),
-            "t_in_p95_c": float(pct[2]),
-            "ev_unmet_kwh": float(unmet.sum()),
-            "actions_overridden": overridden,
         }
-        self.system_rows.append(row)
+        for g in self._kind_groups:
+            row.update(g.record())
+        row["actions_overridden"] = overridden
+        self._add_row("system", row)
         self.last = row
+
+    def _add_row(self, table: str, row: dict) -> None:
+        dc = self.datacollector
+        if not dc.tables[table]:
+            # Columns are known at the first row (kinds add their own); Mesa's public constructor
+            # declares them, so rebuild the collector with the other table's contents kept.
+            tables = {name: list(cols) for name, cols in dc.tables.items()}
+            tables[table] = list(row)
+            kept = {name: cols for name, cols in dc.tables.items() if cols}
+            self.datacollector = dc = mesa.DataCollector(tables=tables)
+            for name, cols in kept.items():
+                dc.tables[name] = cols
+        dc.add_table_row(table, row)
 
     # --------------------------------------------------------------- results
     def park_series(self) -> pd.DataFrame:
-        """Per-period, per-park loads and indices (long format)."""
-        return pd.DataFrame(self.park_rows)
+        """Per-period, per-park loads and indices (long format; the DataCollector's ``parks`` table)."""
+        return self.datacollector.get_table_dataframe("parks")
 
     def system_series(self) -> pd.DataFrame:
-        """Per-period system-level series."""
-        return pd.DataFrame(self.system_rows)
+        """Per-period system-level series (the DataCollector's ``system`` table)."""
+        return self.datacollector.get_table_dataframe("system")
 
     def summary(self) -> dict[str, float]:
         """Horizon indicators: park zero-carbon indices, tracking distance, comfort, unmet energy."""
@@ -265,7 +290,7 @@ class VppModel(mesa.Model):
             "peak_kw": float(sysdf["net_kw"].max()) if len(sysdf) else 0.0,
             "tracking_distance": shape_distance(sysdf["net_kw"], sysdf["eta_gi"]) if len(sysdf) > 1 else 0.0,
             # The controllable part alone (air conditioners + EV piles): what control can actually shape.
-            "tracking_distance_flexible": shape_distance(sysdf["ac_kw"] + sysdf["ev_kw"], sysdf["eta_gi"])
+            "tracking_distance_flexible": shape_distance(self.flexible_kw(sysdf), sysdf["eta_gi"])
             if len(sysdf) > 1
             else 0.0,
             "fitness_mean": float(sysdf["fitness_mean"].mean()) if len(sysdf) else 0.0,
@@ -274,11 +299,19 @@ class VppModel(mesa.Model):
         }
         g = self.g[: len(sysdf)]
         for name, grp in parks.groupby("park", sort=False):
-            e_all = (grp["ac_kw"] + grp["ev_kw"] + grp["base_kw"]).to_numpy() * self.step_h
+            e_all = (self.flexible_kw(grp) + grp["base_kw"]).to_numpy() * self.step_h
             e_out = grp["net_kw"].to_numpy() * self.step_h
             p_max = float(self._park_p_max_kw[self.fleet.park_names.index(name)])
             eta, _, _ = load_index(e_out, e_all, g, p_max * self.step_h, self.lam)
             out[f"eta_ri[{name}]"] = eta
+        return out
+
+    def flexible_kw(self, table: pd.DataFrame) -> pd.Series:
+        """The controllable consumers' load columns of a system or park table, summed in kind order."""
+        cols = [f"{n}_kw" for n in self.controllable if self.kinds[n].load_sign > 0]
+        out = table[cols[0]] if cols else pd.Series(0.0, index=table.index)
+        for c in cols[1:]:
+            out = out + table[c]
         return out
 
     # ------------------------------------------------------------ checkpoint
@@ -289,10 +322,9 @@ class VppModel(mesa.Model):
             "fleet": self.fleet.state_dict(),
             "rng": self.rng.bit_generator.state,
             "random": self.random.getstate(),
-            "ev_unmet_by_pile_kwh": self.ev_unmet_by_pile_kwh.copy(),
+            "kinds": {name: kind.checkpoint(self) for name, kind in self.kinds.items()},
             "prev_park_out_kw": self._prev_park_out_kw.copy(),
-            "park_rows": list(self.park_rows),
-            "system_rows": list(self.system_rows),
+            "tables": {name: {c: list(v) for c, v in cols.items()} for name, cols in self.datacollector.tables.items()},
             "policy": self.policy.state_dict() if hasattr(self.policy, "state_dict") else None,
             "decider": self.decider.state_dict() if hasattr(self.decider, "state_dict") else None,
         }
@@ -303,11 +335,15 @@ class VppModel(mesa.Model):
         self.fleet.load_state_dict(state["fleet"])
         self.rng.bit_generator.state = state["rng"]
         self.random.setstate(state["random"])
-        self.ev_unmet_by_pile_kwh = state["ev_unmet_by_pile_kwh"].copy()
+        for name, kind in self.kinds.items():
+            kind.restore(self, state["kinds"].get(name, {}))
         self._prev_park_out_kw = state["prev_park_out_kw"].copy()
-        self.park_rows = list(state["park_rows"])
-        self.system_rows = list(state["system_rows"])
-        self.last = self.system_rows[-1] if self.system_rows else {}
+        tables = state["tables"]
+        self.datacollector = mesa.DataCollector(tables={name: list(cols) for name, cols in tables.items()})
+        for name, cols in tables.items():
+            self.datacollector.tables[name] = {c: list(v) for c, v in cols.items()}
+        rows = self.datacollector.tables["system"]
+        self.last = {c: v[-1] for c, v in rows.items()} if rows and next(iter(rows.values()), []) else {}
         if state.get("policy") is not None and hasattr(self.policy, "load_state_dict"):
             self.policy.load_state_dict(state["policy"])
         if state.get("decider") is not None and hasattr(self.decider, "load_state_dict"):

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .devices import N_AC_ACTIONS, N_EV_ACTIONS, ACFleet, EVFleet, EVPeriod
 from .indices import period_fitness
+from .kinds import registered_kinds
 
-N_ACTIONS: dict[str, int] = {"ac": N_AC_ACTIONS, "ev": N_EV_ACTIONS}
+
+def n_actions_by_kind() -> dict[str, int]:
+    """Action-ladder width of every registered discrete kind, in registry order."""
+    return {name: k.n_actions for name, k in registered_kinds().items() if k.actions == "discrete"}
+
+
+N_ACTIONS: dict[str, int] = n_actions_by_kind()
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,21 @@ class PeriodContext:
 
 
 class KindView:
-    """Lazy, read-only arrays describing one DER kind for one period."""
+    """Lazy, read-only arrays describing one controllable DER kind for one period.
 
-    def __init__(self, kind: str, fleet: ACFleet | EVFleet, ctx: PeriodContext):
-        if kind not in N_ACTIONS:
-            raise ValueError(f"kind must be one of {sorted(N_ACTIONS)}, got {kind!r}")
+    What each array means for a kind comes from the kind's hooks
+    (:class:`aggregation.kinds.DeviceKind`); the view computes each at most once.
+
+    Raises:
+        ValueError: ``kind`` is not a registered discrete kind.
+    """
+
+    def __init__(self, kind: str, fleet: Any, ctx: PeriodContext):
+        kinds = registered_kinds()
+        if kind not in kinds or kinds[kind].actions != "discrete":
+            raise ValueError(f"kind must be one of {sorted(n_actions_by_kind())}, got {kind!r}")
         self.kind = kind
+        self.kind_cls = kinds[kind]
         self.fleet = fleet
         self.ctx = ctx
 
@@ -55,65 +70,51 @@ class KindView:
 
     @property
     def n_actions(self) -> int:
-        return N_ACTIONS[self.kind]
+        return self.kind_cls.n_actions
 
     @cached_property
-    def ev_period(self) -> EVPeriod:
-        """EV piles only: each pile's session in this period, computed once per view."""
-        return self.fleet.session(self.ctx.t_h, self.ctx.dt_h)
+    def period(self) -> Any:
+        """The kind's per-period quantities (EV piles: each pile's session), computed once."""
+        return self.kind_cls.period(self)
+
+    @property
+    def ev_period(self) -> Any:
+        """EV piles: each pile's session in this period (alias of :attr:`period`)."""
+        return self.period
 
     @cached_property
     def device_avail(self) -> np.ndarray:
         """(n, n_actions) bool: what the device rules allow, before the activation rule."""
-        if self.kind == "ac":
-            return self.fleet.available_actions(self.ctx.hour_of_day, self.usual)
-        return self.fleet.available_actions(self.ctx.t_h, self.ctx.dt_h, self.ev_period)
+        return self.kind_cls.device_avail(self)
 
     @cached_property
     def avail(self) -> np.ndarray:
         """(n, n_actions) bool: actions control may choose (non-activated units: only the usual one)."""
-        if self.kind == "ac":
-            return self.device_avail  # the AC fleet applies its activation rule itself
-        avail = self.device_avail.copy()
-        fixed = ~self.fleet.activated
-        if fixed.any():
-            usual = self.usual
-            avail[fixed] = False
-            avail[fixed, usual[fixed]] = True
-        return avail
+        return self.kind_cls.avail(self)
 
     def comfort_avail(self, guard_c: float) -> np.ndarray:
-        """``avail`` with the comfort rule of the self-organisation applied.
+        """``avail`` with the kind's comfort rule applied.
 
-        An air conditioner whose indoor temperature is within ``guard_c`` degrees of
-        the top of its comfort band may not draw less than its usual action this
-        period. The self-organiser and the baselines call this one function, so they
-        solve the same problem. Other kinds, and ``guard_c <= 0``, return ``avail``.
+        Air conditioners: a unit whose indoor temperature is within ``guard_c`` degrees of
+        the top of its comfort band may not draw less than its usual action this period.
+        The self-organiser and the baselines call this one function, so they solve the
+        same problem. Kinds without a comfort rule, and ``guard_c <= 0``, return ``avail``.
         """
-        if self.kind != "ac" or guard_c <= 0 or self.n == 0:
-            return self.avail
-        f = self.fleet
-        guarded = f.t_in_c >= f.comfort_high_c - guard_c
-        cand = self.candidate_p_kw
-        floor = cand[np.arange(self.n), self.usual]
-        avail = self.avail.copy()
-        avail[guarded] &= cand[guarded] >= floor[guarded, None] - 1e-6
-        return avail
+        return self.kind_cls.comfort_avail(self, guard_c)
+
+    def no_shed(self, guard_c: float) -> np.ndarray:
+        """(n,) bool: units that must not reduce their load for a coalition (comfort guard)."""
+        return self.kind_cls.no_shed(self, guard_c)
 
     @cached_property
     def usual(self) -> np.ndarray:
         """(n,) the action the unit takes without control ("as usual")."""
-        if self.kind == "ac":
-            return self.fleet.usual_mode(self.ctx.hour_of_day)
-        return self.fleet.usual_action(self.device_avail)
+        return self.kind_cls.usual(self)
 
     @cached_property
     def candidate_p_kw(self) -> np.ndarray:
         """(n, n_actions) average power each action would draw this period."""
-        if self.kind == "ac":
-            return self.fleet.mode_power_kw(self.ctx.t_out_c)
-        _, p = self.fleet.level_power_kw(self.ev_period, np.arange(N_EV_ACTIONS)[None, :], self.ctx.dt_h)
-        return p
+        return self.kind_cls.candidate_p_kw(self)
 
     @property
     def prev_p_kw(self) -> np.ndarray:
@@ -137,9 +138,7 @@ class KindView:
     @cached_property
     def features(self) -> np.ndarray:
         """(n, obs_dim) float32 observation features (see ``docs/policies.md``)."""
-        from .observations import observe
-
-        return observe(self)
+        return self.kind_cls.observe(self)
 
 
 @runtime_checkable
@@ -186,6 +185,7 @@ class GreedyFitnessPolicy:
         return np.where(usual_is_best, usual, np.argmax(fit >= best - 1e-12, axis=1)).astype(np.int64)
 
 
+# Kept until the method registry (learners.registry) replaces every caller; no new code should use them.
 POLICIES: dict[str, type] = {"rule": RulePolicy, "greedy": GreedyFitnessPolicy}
 
 

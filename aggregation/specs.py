@@ -1,124 +1,30 @@
-"""Validated parameter specifications of parks and their DERs.
+"""Validated specifications of parks and of the self-organisation.
 
 These pydantic models are the part of a scenario file that describes the DER
-population. They live here, next to the fleet they build, so that the
-``scenarios`` package composes them rather than duplicating them. Every field
-carries its unit in its name and its allowed range in its constraints.
+population. A park holds one block per registered device kind under the kind's
+name (``parks[i].ac``, ``parks[i].ev``, …); each block is validated by its kind's
+own model (:mod:`aggregation.kinds`), so adding a kind adds a park block
+without touching this file. Every field carries its unit in its name and its
+allowed range in its constraints.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationError, model_serializer, model_validator
 
-AC_MODE_NAMES: tuple[str, ...] = ("off", "cool18", "cool22", "cool26", "cool30")
+from .distributions import ClippedNormal, Strict, Uniform
+from .kinds import registered_kinds
+from .kinds.ac import ACSpec
+from .kinds.ev import EVSpec
+from .kinds.pv import PVSpec
 
+__all__ = [
+    "ACSpec", "AggregationSpec", "BaseLoadSpec", "ClippedNormal", "EVSpec", "PVSpec", "ParkSpec", "Uniform",
+]
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Uniform(_Strict):
-    """Uniform distribution on [low, high]."""
-
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
-
-    def sample(self, rng, n: int):
-        return rng.uniform(self.low, self.high, n)
-
-
-class ClippedNormal(_Strict):
-    """Normal distribution clipped to [min, max]."""
-
-    mean: float
-    std: Annotated[float, Field(ge=0.0)]
-    min: float
-    max: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> ClippedNormal:
-        if self.max < self.min:
-            raise ValueError(f"max ({self.max}) must be >= min ({self.min})")
-        if not self.min <= self.mean <= self.max:
-            raise ValueError(f"mean ({self.mean}) must lie in [min, max] = [{self.min}, {self.max}]")
-        return self
-
-    def sample(self, rng, n: int):
-        import numpy as np
-
-        return np.clip(rng.normal(self.mean, self.std, n), self.min, self.max)
-
-
-class ACSpec(_Strict):
-    """Air conditioners of a park (first-order ETP model, see docs/devices.md)."""
-
-    count: Annotated[int, Field(ge=0, le=10_000_000, description="number of units before scaling")]
-    activated_share: Annotated[float, Field(ge=0.0, le=1.0, description="share of units that accept control")] = 0.8
-    r_c_per_kw: Uniform = Uniform(low=2.0, high=3.3)
-    c_kwh_per_c: Uniform = Uniform(low=1.0, high=2.0)
-    cop: Uniform = Uniform(low=2.5, high=3.5)
-    p_nominal_kw: Annotated[float, Field(gt=0.0, le=50.0, description="power in mode cool18 at 22 °C ambient")] = 1.5
-    p_max_kw: Annotated[float, Field(gt=0.0, le=100.0, description="compressor electrical limit")] = 3.0
-    on_hour: ClippedNormal = ClippedNormal(mean=8.0, std=1.0, min=0.0, max=23.0)
-    off_hour: ClippedNormal = ClippedNormal(mean=19.0, std=1.0, min=1.0, max=24.0)
-    mode_shares: dict[Literal["cool18", "cool22", "cool26", "cool30"], Annotated[float, Field(ge=0.0, le=1.0)]] = {
-        "cool18": 0.25,
-        "cool22": 0.5,
-        "cool26": 0.25,
-    }
-    comfort_low_c: Annotated[float, Field(ge=10.0, le=30.0)] = 19.0
-    comfort_high_c: Annotated[float, Field(ge=15.0, le=35.0)] = 27.0
-    t_in_init_c: Uniform = Uniform(low=24.0, high=27.0)
-    parameter_levels: Annotated[
-        int | None,
-        Field(ge=2, le=1_000_000, description="quantise R, C, COP draws to this many levels"),
-    ] = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ACSpec:
-        total = sum(self.mode_shares.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"mode_shares must sum to 1, got {total:g}")
-        if self.p_max_kw < self.p_nominal_kw:
-            raise ValueError(f"p_max_kw ({self.p_max_kw}) must be >= p_nominal_kw ({self.p_nominal_kw})")
-        if self.comfort_high_c <= self.comfort_low_c:
-            raise ValueError("comfort_high_c must be > comfort_low_c")
-        return self
-
-
-class EVSpec(_Strict):
-    """EV charging piles of a park; one charging session per pile per day."""
-
-    count: Annotated[int, Field(ge=0, le=10_000_000, description="number of piles before scaling")]
-    p_max_kw: Annotated[float, Field(gt=0.0, le=350.0, description="pile rating")] = 7.0
-    arrival_h: ClippedNormal = ClippedNormal(mean=8.5, std=1.0, min=0.0, max=23.5)
-    dwell_h: ClippedNormal = ClippedNormal(mean=8.0, std=1.5, min=0.5, max=23.0)
-    energy_kwh: ClippedNormal = ClippedNormal(mean=20.0, std=8.0, min=2.0, max=80.0)
-    activated_share: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    parameter_levels: Annotated[
-        int | None,
-        Field(ge=2, le=1_000_000, description="quantise arrival, dwell, energy draws to this many levels"),
-    ] = None
-
-
-class PVSpec(_Strict):
-    """PV systems of a park (pvlib PVWatts chain, see docs/devices.md)."""
-
-    count: Annotated[int, Field(ge=0, le=10_000_000)] = 1
-    capacity_kw: Annotated[float, Field(gt=0.0, le=1_000_000.0, description="DC rating of each system, kWp")]
-    tilt_deg: Annotated[float, Field(ge=0.0, le=90.0)] = 20.0
-    azimuth_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 180.0
-    gamma_pdc_per_c: Annotated[float, Field(ge=-0.01, le=0.0)] = -0.0037
-    inverter_efficiency: Annotated[float, Field(gt=0.5, le=1.0)] = 0.96
-    system_losses: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.14
+_Strict = Strict
 
 
 class BaseLoadSpec(_Strict):
@@ -128,15 +34,73 @@ class BaseLoadSpec(_Strict):
     profile: str = "G0-A"
 
 
+_PARK_FIELDS = ("name", "bus", "base_load")
+
+
 class ParkSpec(_Strict):
-    """One park (prosumer site) and its DERs."""
+    """One park (prosumer site) and its DERs: one block per registered device kind.
+
+    ``devices`` maps kind names to their validated blocks; ``park.ac`` reads
+    ``devices.get("ac")`` (None when the park has none). A key that is neither a
+    park field nor a registered kind is an error naming the allowed keys.
+    """
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
     bus: Annotated[int | None, Field(ge=0, description="grid bus index (grid layer)")] = None
     base_load: BaseLoadSpec = BaseLoadSpec()
-    ac: ACSpec | None = None
-    ev: EVSpec | None = None
-    pv: PVSpec | None = None
+    devices: dict[str, Any] = {}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _device_blocks(cls, data: Any, handler):
+        if not isinstance(data, dict) or "devices" in data:
+            return handler(data)
+        kinds = registered_kinds()
+        rest: dict[str, Any] = {}
+        devices: dict[str, Any] = {}
+        errors: list[dict] = []
+        for key, value in data.items():
+            if key in _PARK_FIELDS:
+                rest[key] = value
+            elif key in kinds:
+                if value is None:
+                    continue
+                try:
+                    devices[key] = kinds[key].spec_cls.model_validate(value)
+                except ValidationError as exc:
+                    # Re-raised with the kind's name in the path: parks[i].<kind>.<field>.
+                    for e in exc.errors():
+                        d = {"type": e["type"], "loc": (key, *e["loc"]), "input": e["input"]}
+                        if "ctx" in e:
+                            d["ctx"] = e["ctx"]
+                        errors.append(d)
+            else:
+                allowed = ", ".join([*_PARK_FIELDS, *kinds])
+                errors.append({"type": "value_error", "loc": (key,), "input": value,
+                               "ctx": {"error": ValueError(f"unknown park field; allowed: {allowed}")}})
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        rest["devices"] = devices
+        return handler(rest)
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler):
+        # Serialised like the file: device blocks sit beside name/bus/base_load.
+        out = handler(self)
+        if isinstance(out, dict):
+            devices = out.pop("devices", {}) or {}
+            out.update(devices)
+        return out
+
+    def __getattr__(self, name: str):
+        devices = self.__dict__.get("devices")
+        if devices is not None and name in registered_kinds():
+            return devices.get(name)
+        return super().__getattr__(name)
+
+    def device(self, kind: str) -> Any:
+        """The park's block of ``kind``, or None."""
+        return self.devices.get(kind)
 
 
 RuleName = Literal["rule1", "rule2", "rule3", "rule4"]

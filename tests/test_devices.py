@@ -1,17 +1,14 @@
 import numpy as np
 import pytest
 
-from aggregation.devices import (
-    AC_TABLE_KW,
-    AC_TRANSITIONS,
-    AWAY_GAIN_SHARE,
-    ACFleet,
-    EVFleet,
-    pv_profile_kw_per_kwp,
-)
-from aggregation.fleet import _draw_ac, _draw_ev, soa_from_dict
+from aggregation.fleet import soa_from_dict
+from aggregation.kinds.ac import AC_TABLE_KW, AC_TRANSITIONS, AWAY_GAIN_SHARE, ACFleet
+from aggregation.kinds.ev import EVFleet
+from aggregation.kinds.pv import pv_profile_kw_per_kwp
+from aggregation.kinds.ac import draw_ac as _draw_ac
+from aggregation.kinds.ev import draw_ev as _draw_ev
 from aggregation.specs import ACSpec, EVSpec, PVSpec
-from aggregation.weather import load_weather
+from grid.weather import load_weather
 
 
 def make_ac(n=200, seed=0, **kw):

@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregation.agents import ACAgent, EVAgent, PVAgent, create_handles
+from aggregation.agents import create_handles
+from aggregation.kinds.ac import ACAgent
+from aggregation.kinds.ev import EVAgent
+from aggregation.kinds.pv import PVAgent
 from aggregation.policy import GreedyFitnessPolicy, KindView, RulePolicy
 from scenarios.runner import build_model, run_scenario
 from scenarios.schema import bundled_scenarios, load
@@ -65,8 +68,10 @@ def test_loads_add_up_across_parks_and_kinds(sc560):
         assert np.allclose(by_step[col].to_numpy(), sysdf[col].to_numpy())
     assert np.allclose(sysdf["net_kw"], sysdf["ac_kw"] + sysdf["ev_kw"] + sysdf["base_kw"] - sysdf["pv_kw"])
     assert float(m.fleet.ac.p_kw.sum()) == pytest.approx(sysdf["ac_kw"].iloc[-1], rel=1e-5)
-    dc = m.datacollector.get_model_vars_dataframe()
-    assert len(dc) == 6 and np.allclose(dc["net_load_kw"], sysdf["net_kw"])
+    # The result tables are Mesa DataCollector tables.
+    dc = m.datacollector.get_table_dataframe("system")
+    assert len(dc) == 6 and np.allclose(dc["net_kw"], sysdf["net_kw"])
+    assert len(m.datacollector.get_table_dataframe("parks")) == 6 * len(m.fleet.park_names)
 
 
 def test_same_seed_same_results_different_seed_differs(sc560):

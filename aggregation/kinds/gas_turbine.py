@@ -1,0 +1,152 @@
+"""Gas turbine / combined-cycle plant with heat recovery (CHP).
+
+Electric and heat output from gas input (seed 001 §2.2 item 1: P = eta_e*G, Q = eta_h*G;
+seed 002 §3.1 ⑤: Q = chr*P with heat-to-power ratio chr = 0.6)::
+
+    gas_kw = P / eta_e,   q_heat_kw = min(chr * P, Q_max)
+
+Bounds P_min <= P <= P_max and multi-stage ramp limits that depend on the load band of the
+previous period (seed 002 §3.1 ④: below 2 MW up 0.5 / down 0.4 MW/h, 2–4 MW up 1 / down 0.8,
+from 4 MW up 0.7 / down 0.6; 1–5 MW). Operating cost a*P^2 + b*P + c per hour with P in MW
+(seed 002 §3.3 ⑤; a 0.02, b 1.5, c 0.5), on top of the gas bought at the gas tariff.
+Emissions: ``emission_kg_per_kwh_gas * gas`` (IPCC 2006 Vol. 2 Table 2.2: natural gas
+56,100 kg CO2/TJ = 0.202 kg/kWh of fuel, i.e. 0.58 kg/kWh_e at eta_e 35 %) or, as the seed's
+option, ``emission_kg_per_kwh_e * P`` (seed 002 Table 3: 0.35 kg/MWh = 0.00035 kg/kWh — a
+thousand times below any gas plant; see docs/multi_energy.md).
+
+Sign: ``p_kw >= 0`` generation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aggregation.kinds.base import DeviceKind, SoA, register_kind
+
+
+class GasTurbineSpec(BaseModel):
+    """One gas-turbine/CHP group (defaults: seed 002 §3.1 ④⑤, §5.1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    p_min_kw: float = Field(1000.0, ge=0, le=1e7, allow_inf_nan=False)
+    p_max_kw: float = Field(5000.0, gt=0, le=1e7, allow_inf_nan=False)
+    p_init_kw: float = Field(1000.0, ge=0, le=1e7, allow_inf_nan=False)
+    eta_electric: float = Field(0.35, gt=0, le=0.65, allow_inf_nan=False)
+    heat_to_power_ratio: float = Field(0.6, ge=0, le=3, allow_inf_nan=False)
+    heat_max_kw: float = Field(1e7, ge=0, le=1e7, allow_inf_nan=False)
+    # band k covers [edge[k-1], edge[k]) (kW); len(ramp_up) == len(ramp_down) == len(edges) + 1
+    ramp_band_edges_kw: tuple[float, ...] = (2000.0, 4000.0)
+    ramp_up_kw_per_h: tuple[float, ...] = (500.0, 1000.0, 700.0)
+    ramp_down_kw_per_h: tuple[float, ...] = (400.0, 800.0, 600.0)
+    cost_a_per_mw2h: float = Field(0.02, ge=0, le=1e6, allow_inf_nan=False)
+    cost_b_per_mwh: float = Field(1.5, ge=0, le=1e6, allow_inf_nan=False)
+    cost_c_per_h: float = Field(0.5, ge=0, le=1e6, allow_inf_nan=False)
+    emission_kg_per_kwh_gas: float = Field(0.202, ge=0, le=1, allow_inf_nan=False)
+    emission_kg_per_kwh_e: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
+    count: int = Field(1, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> GasTurbineSpec:
+        if not self.p_min_kw <= self.p_init_kw <= self.p_max_kw:
+            raise ValueError("need p_min_kw <= p_init_kw <= p_max_kw")
+        nb = len(self.ramp_band_edges_kw) + 1
+        if len(self.ramp_up_kw_per_h) != nb or len(self.ramp_down_kw_per_h) != nb:
+            raise ValueError("ramp_up/ramp_down need len(ramp_band_edges_kw) + 1 entries")
+        if list(self.ramp_band_edges_kw) != sorted(self.ramp_band_edges_kw):
+            raise ValueError("ramp_band_edges_kw must be increasing")
+        if min(self.ramp_up_kw_per_h + self.ramp_down_kw_per_h) < 0 or not all(
+                np.isfinite(self.ramp_up_kw_per_h + self.ramp_down_kw_per_h + self.ramp_band_edges_kw)):
+            raise ValueError("ramp rates must be finite and >= 0")
+        return self
+
+
+@dataclass
+class GasTurbineSoA(SoA):
+    """Gas-turbine units; powers in kW, (n,) each, ramp tables (n, B)."""
+
+    p_min_kw: np.ndarray
+    p_max_kw: np.ndarray
+    eta_electric: np.ndarray
+    heat_to_power_ratio: np.ndarray
+    heat_max_kw: np.ndarray
+    band_edges_kw: np.ndarray  # (n, B-1)
+    ramp_up_kw_per_h: np.ndarray  # (n, B)
+    ramp_down_kw_per_h: np.ndarray  # (n, B)
+    cost_a: np.ndarray
+    cost_b: np.ndarray
+    cost_c: np.ndarray
+    ef_gas: np.ndarray
+    ef_e: np.ndarray
+    p_kw: np.ndarray  # state: output of the previous period
+
+
+def ramp_limits(soa: GasTurbineSoA) -> tuple[np.ndarray, np.ndarray]:
+    """(up, down) ramp rates in kW/h of each unit's current load band (seed 002 §3.1 ④), each (n,)."""
+    band = (soa.p_kw[:, None] >= soa.band_edges_kw).sum(axis=1)
+    rows = np.arange(len(band))
+    return soa.ramp_up_kw_per_h[rows, band], soa.ramp_down_kw_per_h[rows, band]
+
+
+def fuel_cost(soa: GasTurbineSoA, p_kw: np.ndarray, dt_h: float) -> np.ndarray:
+    """Seed 002 §3.3 ⑤ operating cost (a*P^2 + b*P + c)*dt with P in MW, per unit (n,)."""
+    p_mw = p_kw / 1000.0
+    return (soa.cost_a * p_mw * p_mw + soa.cost_b * p_mw + soa.cost_c) * dt_h
+
+
+@register_kind
+class GasTurbineKind(DeviceKind):
+    """Gas-turbine/CHP groups: continuous electric set-point within bounds and ramp bands."""
+
+    name: ClassVar[str] = "me_gas_turbine"
+    label: ClassVar[str] = "gas turbine / CHP"
+    spec_cls = GasTurbineSpec
+    soa_cls = GasTurbineSoA
+    actions = "continuous"
+    order: ClassVar[int] = 62
+    load_sign: ClassVar[int] = -1
+
+    @classmethod
+    def build(cls, spec: GasTurbineSpec, n: int = 1, rng: np.random.Generator | None = None) -> GasTurbineSoA:
+        one = np.ones(n)
+        return GasTurbineSoA(
+            p_min_kw=spec.p_min_kw * one, p_max_kw=spec.p_max_kw * one, eta_electric=spec.eta_electric * one,
+            heat_to_power_ratio=spec.heat_to_power_ratio * one, heat_max_kw=spec.heat_max_kw * one,
+            band_edges_kw=np.tile(np.asarray(spec.ramp_band_edges_kw, dtype=float), (n, 1)),
+            ramp_up_kw_per_h=np.tile(np.asarray(spec.ramp_up_kw_per_h, dtype=float), (n, 1)),
+            ramp_down_kw_per_h=np.tile(np.asarray(spec.ramp_down_kw_per_h, dtype=float), (n, 1)),
+            cost_a=spec.cost_a_per_mw2h * one, cost_b=spec.cost_b_per_mwh * one, cost_c=spec.cost_c_per_h * one,
+            ef_gas=spec.emission_kg_per_kwh_gas * one, ef_e=spec.emission_kg_per_kwh_e * one,
+            p_kw=spec.p_init_kw * one,
+        )
+
+    @classmethod
+    def bounds(cls, soa: GasTurbineSoA, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
+        """Feasible (p_min_kw, p_max_kw) for the next period: static bounds intersected with the band's ramps."""
+        up, down = ramp_limits(soa)
+        lo = np.maximum(soa.p_min_kw, soa.p_kw - down * dt_h)
+        hi = np.minimum(soa.p_max_kw, soa.p_kw + up * dt_h)
+        return lo, np.maximum(hi, lo)
+
+    @classmethod
+    def step(cls, soa: GasTurbineSoA, p_set_kw: np.ndarray, dt_h: float,
+             **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        """One period: clip to :meth:`bounds`, update the state, return per-unit (n,) outputs.
+
+        Keys: ``p_kw``, ``q_heat_kw``, ``gas_kwh`` (fuel energy), ``loss_kwh`` (fuel not turned into
+        electricity or recovered heat), ``cost`` (seed 002 quadratic, currency), ``co2_kg``, ``clip_kw``.
+        Conservation: gas_kwh = (p_kw + q_heat_kw)*dt + loss_kwh.
+        """
+        lo, hi = cls.bounds(soa, dt_h)
+        p_set = np.asarray(p_set_kw, dtype=np.float64)
+        p = np.clip(p_set, lo, hi)
+        q = np.minimum(soa.heat_to_power_ratio * p, soa.heat_max_kw)
+        gas = p * dt_h / soa.eta_electric
+        soa.p_kw = p.copy()
+        return {"p_kw": p, "q_heat_kw": q, "gas_kwh": gas, "loss_kwh": gas - (p + q) * dt_h,
+                "cost": fuel_cost(soa, p, dt_h), "co2_kg": soa.ef_gas * gas + soa.ef_e * p * dt_h,
+                "clip_kw": p_set - p}
