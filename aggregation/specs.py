@@ -55,7 +55,7 @@ class ParkSpec(_Strict):
     def _device_blocks(cls, data: Any, handler):
         if not isinstance(data, dict) or "devices" in data:
             return handler(data)
-        kinds = registered_kinds()
+        kinds = {n: k for n, k in registered_kinds().items() if k.park_capable()}
         rest: dict[str, Any] = {}
         devices: dict[str, Any] = {}
         errors: list[dict] = []
@@ -94,7 +94,7 @@ class ParkSpec(_Strict):
 
     def __getattr__(self, name: str):
         devices = self.__dict__.get("devices")
-        if devices is not None and name in registered_kinds():
+        if devices is not None and name in registered_kinds() and not name.startswith("_"):
             return devices.get(name)
         return super().__getattr__(name)
 

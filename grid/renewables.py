@@ -75,45 +75,19 @@ def wind_capacity_factor(
 def pv_capacity_factor(weather: pd.DataFrame, step_h: float) -> np.ndarray:
     """PV plant AC output per MW of AC rating for each period of ``weather``.
 
+    The plant preset of vppsim's one PV model (:func:`grid.solar.pvwatts_output`) with the
+    cases' plant data (``grid/data.py``).
+
     Args:
-        weather: frame from :func:`aggregation.weather.load_weather` (period-start index, site in attrs).
+        weather: frame from :func:`grid.weather.load_weather` (period-start index, site in attrs).
         step_h: period length, used to evaluate the sun position at period midpoints.
     """
-    import pvlib
+    from grid.solar import plant_chain, pvwatts_output
 
-    site = weather.attrs["site"]
-    mid = weather.index + pd.Timedelta(hours=step_h / 2.0)
-    sun = pvlib.solarposition.get_solarposition(
-        mid,
-        site.latitude_deg,
-        site.longitude_deg,
-        altitude=site.altitude_m,
-        temperature=weather["t_air_c"].to_numpy(),
-    )
-    poa = pvlib.irradiance.get_total_irradiance(
-        data.PV_TILT_DEG,
-        data.PV_AZIMUTH_DEG,
-        sun["apparent_zenith"].to_numpy(),
-        sun["azimuth"].to_numpy(),
-        weather["dni_w_m2"].to_numpy(),
-        weather["ghi_w_m2"].to_numpy(),
-        weather["dhi_w_m2"].to_numpy(),
-        dni_extra=pvlib.irradiance.get_extra_radiation(mid).to_numpy(),
-        model="haydavies",
-    )
-    poa_w_m2 = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float)).clip(min=0.0)
-    params = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"][data.PV_TEMPERATURE_MODEL]
-    t_cell_c = pvlib.temperature.sapm_cell(
-        poa_w_m2, weather["t_air_c"].to_numpy(), weather["wind_speed_m_s"].to_numpy(), **params
-    )
-    pdc0 = data.PV_DC_AC_RATIO  # per MW AC
-    pdc = pvlib.pvsystem.pvwatts_dc(poa_w_m2, t_cell_c, pdc0, data.PV_GAMMA_PDC_PER_C)
-    pdc = np.asarray(pdc, dtype=float) * (1.0 - data.PV_SYSTEM_LOSSES_PCT / 100.0)
-    # pvlib's pvwatts inverter takes the DC input rating; AC rating = eta_nom * pdc0_inv = 1 per MW AC.
-    pac = pvlib.inverter.pvwatts(
-        pdc, 1.0 / data.PV_INVERTER_EFFICIENCY, eta_inv_nom=data.PV_INVERTER_EFFICIENCY
-    )
-    return np.clip(np.nan_to_num(np.asarray(pac, dtype=float)), 0.0, 1.0)
+    chain = plant_chain(data.PV_TILT_DEG, data.PV_AZIMUTH_DEG, data.PV_GAMMA_PDC_PER_C,
+                        data.PV_SYSTEM_LOSSES_PCT / 100.0, data.PV_INVERTER_EFFICIENCY, data.PV_DC_AC_RATIO,
+                        data.PV_TEMPERATURE_MODEL)
+    return pvwatts_output(weather, chain, step_h)
 
 
 def availability_mw(

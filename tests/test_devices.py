@@ -166,3 +166,25 @@ def test_weather_files_and_units():
         assert w["ghi_w_m2"].max() < 1200
     with pytest.raises(ValueError, match="unknown weather file"):
         load_weather("nope.csv", 1, 24, 1.0)
+
+
+@pytest.mark.parametrize("dwell", [0.0, 0.3])
+def test_ev_stay_shorter_than_a_period_shows_its_energy_as_unmet(dwell):
+    # Issue 10: dwell_h 0 with energy 10 kWh reported 0 kWh unmet and 0 energy.
+    fixed = lambda v: {"mean": v, "std": 0.0, "min": v, "max": v}  # noqa: E731
+    ev = make_ev(5, days=3, arrival_h=fixed(5.2), dwell_h=fixed(dwell), energy_kwh=fixed(10.0))
+    need = ev.e_need_kwh[:, 1].copy()  # the day-0 sessions (column 0 is the day before the run)
+    energy, unmet = run_ev(ev, lambda e, t, dt: np.full(len(e), 2), hours=24)
+    # Energy identity of the day's sessions: delivered + unmet + pending = need.
+    pending = ev.e_rem_kwh[:, 1]
+    np.testing.assert_allclose(energy + unmet + pending, need, atol=1e-4)
+    assert (unmet > 0).all() and (pending == 0).all()
+    if dwell == 0.0:
+        np.testing.assert_allclose(unmet, need, atol=1e-6)
+
+
+def test_negative_stay_is_a_schema_error():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="cannot be negative"):
+        EVSpec(count=1, dwell_h={"mean": -1, "std": 0, "min": -2, "max": 0})

@@ -91,6 +91,14 @@ class DeviceKind:
         return cls.actions != "none"
 
     @classmethod
+    def park_capable(cls) -> bool:
+        """Whether DER-aggregation parks may hold the kind: it draws units and either acts on a
+        discrete ladder or follows its own profile. Continuous kinds (batteries, CHP, …) are
+        dispatched by the multi-energy pipeline instead."""
+        draws = cls.draw.__func__ is not DeviceKind.draw.__func__
+        return draws and (cls.actions == "discrete" or (cls.actions == "none" and hasattr(cls, "park_output_kw")))
+
+    @classmethod
     def count(cls, spec: Any, scale: float) -> int:
         """Units of a park block at a scale (whole units, rounded half to even like Python's ``round``)."""
         return int(round(getattr(spec, "count", 1) * scale))

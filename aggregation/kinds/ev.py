@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Annotated, NamedTuple
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..agents import DERAgent
 from ..distributions import ClippedNormal, Strict, quantise
-
 from .base import DeviceKind, SoA, common_features, register_kind
 
 # EV charging levels as fractions of the pile rating.
@@ -37,7 +36,11 @@ EV_FEATURES: tuple[str, ...] = (
 
 
 class EVSpec(Strict):
-    """EV charging piles of a park; one charging session per pile per day."""
+    """EV charging piles of a park; one charging session per pile per day.
+
+    Arrivals are hours of the day (0–24), stays and energies non-negative; a stay
+    shorter than a period is allowed and its energy shows as unmet.
+    """
 
     count: Annotated[int, Field(ge=0, le=10_000_000, description="number of piles before scaling")]
     p_max_kw: Annotated[float, Field(gt=0.0, le=350.0, description="pile rating")] = 7.0
@@ -49,6 +52,18 @@ class EVSpec(Strict):
         int | None,
         Field(ge=2, le=1_000_000, description="quantise arrival, dwell, energy draws to this many levels"),
     ] = None
+
+    @model_validator(mode="after")
+    def _physical(self) -> EVSpec:
+        if self.arrival_h.min < 0.0 or self.arrival_h.max > 24.0:
+            raise ValueError(f"arrival_h must lie within the day [0, 24] h, got [{self.arrival_h.min}, "
+                             f"{self.arrival_h.max}]")
+        if self.dwell_h.min < 0.0 or self.dwell_h.max > 24.0 * 7:
+            raise ValueError(f"dwell_h must lie in [0, 168] h (a stay cannot be negative), got "
+                             f"[{self.dwell_h.min}, {self.dwell_h.max}]")
+        if self.energy_kwh.min < 0.0:
+            raise ValueError(f"energy_kwh cannot be negative, got min {self.energy_kwh.min}")
+        return self
 
 
 class EVPeriod(NamedTuple):
@@ -132,12 +147,16 @@ class EVFleet(SoA):
         """
         sp = self.session(t_h, dt_h)
         e, p = self.level_power_kw(sp, action, dt_h)
-        e_rem = sp.e_rem_kwh - e
-        dep = self.departure_h[sp.rows, sp.j]
-        ends = (dep > t_h) & (dep <= t_h + dt_h)
-        unmet = np.where(ends, e_rem, 0.0).astype(np.float32)
-        # A departed car's remainder moves to the unmet account, so it is counted once.
-        self.e_rem_kwh[sp.rows, sp.j] = np.where(ends, 0.0, e_rem)
+        self.e_rem_kwh[sp.rows, sp.j] = sp.e_rem_kwh - e
+        # Every session that leaves in this period moves its remainder to the unmet account (so it
+        # is counted once) — including sessions too short to have been plugged in during any
+        # period, which are not the pile's active column.
+        ends = (self.departure_h > t_h) & (self.departure_h <= t_h + dt_h)
+        if ends.shape[1] == 1:
+            unmet = np.where(ends[:, 0], self.e_rem_kwh[:, 0], 0.0).astype(np.float32)
+        else:
+            unmet = np.where(ends, self.e_rem_kwh, 0.0).sum(axis=1).astype(np.float32)
+        self.e_rem_kwh[ends] = 0.0
         self.p_kw = p
         return p, unmet
 

@@ -12,6 +12,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from grid.solar import PVChain, pvwatts_output
+
 from ..agents import DERAgent
 from ..distributions import Strict
 from .base import DeviceKind, SoA, register_kind
@@ -53,7 +55,10 @@ class PVAgent(DERAgent):
 
 
 def pv_profile_kw_per_kwp(weather, spec: PVSpec) -> np.ndarray:
-    """AC output per kWp for each period from a weather frame (pvlib PVWatts chain).
+    """AC output per kWp for each period from a weather frame.
+
+    The rooftop preset of vppsim's one PV model (:func:`grid.solar.pvwatts_output`) with the
+    park block's parameters.
 
     Args:
         weather: frame from :func:`grid.weather.load_weather`.
@@ -62,28 +67,9 @@ def pv_profile_kw_per_kwp(weather, spec: PVSpec) -> np.ndarray:
     Returns:
         float array (n_steps,) of kW per kWp (period averages at period centres).
     """
-    import pandas as pd
-    import pvlib
-
-    site = weather.attrs["site"]
-    step = weather.index[1] - weather.index[0] if len(weather) > 1 else pd.Timedelta(hours=1)
-    times = weather.index + step / 2
-    loc = pvlib.location.Location(site.latitude_deg, site.longitude_deg, altitude=site.altitude_m)
-    sol = loc.get_solarposition(times)
-    poa = pvlib.irradiance.get_total_irradiance(
-        spec.tilt_deg,
-        spec.azimuth_deg,
-        sol["apparent_zenith"].to_numpy(),
-        sol["azimuth"].to_numpy(),
-        weather["dni_w_m2"].to_numpy(),
-        weather["ghi_w_m2"].to_numpy(),
-        weather["dhi_w_m2"].to_numpy(),
-    )
-    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float))
-    t_cell = pvlib.temperature.faiman(poa_global, weather["t_air_c"].to_numpy(), weather["wind_speed_m_s"].to_numpy())
-    pdc = pvlib.pvsystem.pvwatts_dc(poa_global, t_cell, 1.0, spec.gamma_pdc_per_c) * (1.0 - spec.system_losses)
-    pac = np.clip(pdc * spec.inverter_efficiency, 0.0, 1.0)
-    return pac.astype(np.float64)
+    chain = PVChain(tilt_deg=spec.tilt_deg, azimuth_deg=spec.azimuth_deg, gamma_pdc_per_c=spec.gamma_pdc_per_c,
+                    system_losses=spec.system_losses, inverter_efficiency=spec.inverter_efficiency)
+    return pvwatts_output(weather, chain)
 
 
 @register_kind
