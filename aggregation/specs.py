@@ -98,6 +98,20 @@ class ParkSpec(_Strict):
             return devices.get(name)
         return super().__getattr__(name)
 
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> ParkSpec:
+        """A copy with ``update`` applied; kind blocks (``ac=…``, ``pv=None``) go into ``devices``.
+
+        Like pydantic's ``model_copy``, the update is not validated.
+        """
+        if update:
+            kinds = registered_kinds()
+            blocks = {k: v for k, v in update.items() if k in kinds}
+            if blocks:
+                update = {k: v for k, v in update.items() if k not in kinds}
+                devices = {**self.devices, **blocks}
+                update["devices"] = {k: v for k, v in devices.items() if v is not None}
+        return super().model_copy(update=update, deep=deep)
+
     def device(self, kind: str) -> Any:
         """The park's block of ``kind``, or None."""
         return self.devices.get(kind)

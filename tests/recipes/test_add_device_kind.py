@@ -98,3 +98,13 @@ def test_unregistered_kind_is_an_error():
 
     with pytest.raises(ValidationError):
         ParkSpec.model_validate({"name": "p", "const_load": {"p_kw": 1}})
+
+
+def test_park_copies_update_kind_blocks():
+    from aggregation.kinds.ac import ACSpec
+
+    park = ParkSpec.model_validate({"name": "p", "ac": {"count": 5}, "pv": {"capacity_kw": 10}})
+    copy = park.model_copy(update={"ac": ACSpec(count=2, parameter_levels=4), "pv": None})
+    assert copy.ac.count == 2 and copy.ac.parameter_levels == 4 and copy.pv is None
+    assert copy.device("ac") is copy.ac and park.ac.count == 5
+    assert set(copy.model_dump()) == {"name", "bus", "base_load", "ac"}
