@@ -1,25 +1,36 @@
-"""Array machinery of coalitions: the period's DER table, joint actions, merge proposals, labels.
+"""Array machinery of coalitions: the period's DER table, targets, joint actions, merge proposals, labels.
 
-Everything here works on flat arrays with one entry per controllable DER
-(air conditioners first, then EV piles) or per unit of a level. Coalitions are
-integer labels; sums over coalitions are ``np.bincount`` or ``np.add.reduceat``
-over label-sorted segments. No Python loop runs over DERs or coalitions; the
-only loops run over action columns (at most 5) and improvement passes.
+Everything here works on flat arrays with one entry per controllable DER (kinds
+in the order of the views, e.g. air conditioners then EV piles) or per unit of
+a level. Coalitions are integer labels; sums over coalitions are
+``np.bincount`` or ``np.add.reduceat`` over label-sorted segments. No Python
+loop runs over DERs or coalitions; the only loops run over kinds, action
+columns (at most the widest kind's actions) and improvement passes.
+
+:class:`PeriodTable` is the one period problem of every decider: the
+self-organiser and the optimisation baselines (``learners.baselines``) build it
+with :func:`build_table` and score actions with its methods.
+
+**Targets.** A unit (DER or coalition) of total rating ``P_max`` and previous
+load ``L_prev`` aims by default at ``L* = L_prev + g(t) * P_max``
+(:meth:`PeriodTable.target_kw`, the one place of this rule): the load change at
+which its one-period zero-carbon index ``exp(-lambda |l - g|)`` is largest
+(Eq. 5). A VPP-level decision may replace it (:class:`Targets`): a target per
+park or per group of DERs (e.g. the previous period's top-level aggregators),
+or a target per DER (then every unit's target is the sum of its DERs').
 
 The joint-action improvement is the coalition's decision rule (see
-``docs/aggregation.md``): a coalition C of total rating ``P_max,C`` wants its
-aggregate load to change by ``dL* = g(t) * P_max,C`` against the previous
-period, because that is the load change at which its one-period zero-carbon
-index ``exp(-lambda |l - g|)`` is largest. Starting from the members' own
-actions, members take one step along their power ladder (the next available
-action with more or less power) towards the coalition target, in a fixed
-per-period order, as long as each step brings the aggregate closer to the
-target. A few passes allow multi-step moves. The residual ``|L_C - L_C*|``
-never increases, so the coalition fitness never decreases.
+``docs/aggregation.md``): starting from the members' own actions, members take
+one step along their power ladder (the next available action with more or
+less power) towards the coalition target, in a fixed per-period order, as long
+as each step brings the aggregate closer to the target. A few passes allow
+multi-step moves. The residual ``|L_C - L_C*|`` never increases, so the
+coalition fitness never decreases.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,27 +38,72 @@ import numpy as np
 from .indices import period_fitness
 from .policy import KindView
 
-N_SLOTS = 5  # widest action set of any kind (AC modes); narrower kinds are padded unavailable
+
+@dataclass(frozen=True)
+class Targets:
+    """A VPP-level target for one period (kW), replacing the default ``L_prev + g * P_max`` rule.
+
+    Give at most one of ``park_kw`` or (``group``, ``group_kw``); ``der_kw`` may
+    be combined with either.
+
+    Attributes:
+        park_kw: (n_parks,) target of each park's controllable load (kW for the period).
+        group: (N,) int group of each DER row (e.g. its top-level aggregator in the
+            previous period's hierarchy); groups never need to respect parks.
+        group_kw: (G,) target of each group's load (kW).
+        der_kw: (N,) target of each DER row (kW); a unit's target is then the sum of its
+            DERs' at every level (instead of the Eq. 5 rule).
+    """
+
+    park_kw: np.ndarray | None = None
+    group: np.ndarray | None = None
+    group_kw: np.ndarray | None = None
+    der_kw: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.park_kw is not None and (self.group is not None or self.group_kw is not None):
+            raise ValueError("give park_kw or (group, group_kw), not both")
+        if (self.group is None) != (self.group_kw is None):
+            raise ValueError("group and group_kw go together")
+
+    @classmethod
+    def coerce(cls, targets: object) -> Targets | None:
+        """Normalise what a decider's ``targets=`` accepts.
+
+        ``None`` -> None (the default rule); a :class:`Targets` as is; an array or
+        sequence -> per-park targets (kW); a mapping -> ``Targets(**mapping)``
+        (keys ``park_kw``, ``group``, ``group_kw``, ``der_kw``).
+        """
+        if targets is None or isinstance(targets, Targets):
+            return targets
+        if isinstance(targets, Mapping):
+            return cls(**{k: None if v is None else np.asarray(v) for k, v in targets.items()})
+        return cls(park_kw=np.asarray(targets, np.float64))
+
+
+TargetsLike = Targets | np.ndarray | Sequence[float] | Mapping[str, np.ndarray] | None
+"""What a decider's ``targets=`` keyword accepts (see :meth:`Targets.coerce`)."""
 
 
 @dataclass
 class PeriodTable:
-    """One period's controllable DERs as flat arrays (AC rows first, then EV rows).
+    """One period's controllable DERs as flat arrays (kinds in the order of the views).
 
     Attributes:
         kinds: kind names in row order.
         bounds: ``kind -> (start, stop)`` rows of each kind.
-        park: (N,) park index.
+        park: (N,) int64 park index.
         p_max_kw: (N,) rating (normalises the load gradient).
         prev_kw: (N,) load in the previous period.
-        cand_kw: (N, N_SLOTS) power of each action this period (0 where padded).
-        avail: (N, N_SLOTS) actions the device rules allow.
-        up: (N, N_SLOTS) next available action with more power (itself at the top).
-        down: (N, N_SLOTS) next available action with less power (itself at the bottom).
-        usual: (N,) the action without control.
+        cand_kw: (N, W) float32 power of each action this period (0 where padded); W is
+            the widest kind's number of actions.
+        avail: (N, W) actions the device rules allow (padding is unavailable).
+        up: (N, W) next available action with more power (itself at the top).
+        down: (N, W) next available action with less power (itself at the bottom).
+        usual: (N,) int8 the action without control.
         no_shed: (N,) units that must not take power-reducing steps for the coalition
-            (air conditioners already near the top of their comfort band).
-        is_ev: (N,) EV rows.
+            (e.g. air conditioners already near the top of their comfort band).
+        kind_index: (N,) int8 position of each row's kind in ``kinds``.
         movable: (N,) units with at least two actions of different power (the only ones a
             coalition can move).
         g: renewable gradient of the period.
@@ -56,6 +112,8 @@ class PeriodTable:
         step: period index.
         hour_of_day: hour of the period start.
         dt_h: period length.
+        n_parks: number of parks.
+        targets: the period's VPP-level target (None: the default rule).
     """
 
     kinds: tuple[str, ...]
@@ -69,7 +127,7 @@ class PeriodTable:
     down: np.ndarray
     usual: np.ndarray
     no_shed: np.ndarray
-    is_ev: np.ndarray
+    kind_index: np.ndarray
     movable: np.ndarray
     g: float
     gamma: float
@@ -77,27 +135,68 @@ class PeriodTable:
     step: int
     hour_of_day: float
     dt_h: float
+    n_parks: int
+    targets: Targets | None = None
 
+    def __post_init__(self) -> None:
+        t = self.targets
+        if t is None:
+            return
+        if t.park_kw is not None and np.shape(t.park_kw) != (self.n_parks,):
+            raise ValueError(f"park_kw must have shape ({self.n_parks},), got {np.shape(t.park_kw)}")
+        for name in ("group", "der_kw"):
+            v = getattr(t, name)
+            if v is not None and np.shape(v) != (self.n,):
+                raise ValueError(f"{name} must have shape ({self.n},), got {np.shape(v)}")
+        if t.group is not None and self.n and (np.min(t.group) < 0 or np.max(t.group) >= len(t.group_kw)):
+            raise ValueError("group labels must index group_kw")
+
+    # -------------------------------------------------------------- shape
     @property
     def n(self) -> int:
         return len(self.park)
 
     @property
-    def n_parks(self) -> int:
-        return int(self.park.max()) + 1 if self.n else 0
+    def width(self) -> int:
+        """Action columns (the widest kind's number of actions)."""
+        return int(self.cand_kw.shape[1])
+
+    def rows_of(self, kind: str) -> np.ndarray:
+        """(N,) bool rows of one kind (all False for a kind not in the table)."""
+        mask = np.zeros(self.n, bool)
+        if kind in self.bounds:
+            mask[slice(*self.bounds[kind])] = True
+        return mask
+
+    @property
+    def is_ev(self) -> np.ndarray:
+        """(N,) EV rows (the ``n_ev`` column of the organiser's outputs)."""
+        return self.rows_of("ev")
+
+    # -------------------------------------------------------------- actions
+    def split(self, act: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-kind int64 action arrays from the flat array."""
+        act = np.asarray(act)
+        return {k: act[a:b].astype(np.int64) for k, (a, b) in self.bounds.items()}
+
+    def join(self, actions: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Flat int64 actions from per-kind arrays (the inverse of :meth:`split`)."""
+        parts = [np.asarray(actions[k], np.int64).reshape(-1) for k in self.kinds]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    def sanitize(self, act: np.ndarray) -> np.ndarray:
+        """(N,) int8: out-of-range or unavailable actions replaced by the usual one (as the model does)."""
+        act = np.asarray(act, dtype=np.int64)
+        ok = (act >= 0) & (act < self.width)
+        safe = np.where(ok, act, 0)
+        ok &= self.avail[np.arange(self.n), safe]
+        return np.where(ok, act, self.usual).astype(np.int8)
 
     def power_kw(self, act: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """float64 power of the given actions, of every DER or of ``rows`` (then ``act`` is per row)."""
-        base = np.arange(self.n, dtype=np.int64) * N_SLOTS if rows is None else rows * N_SLOTS
+        w = self.width
+        base = np.arange(self.n, dtype=np.int64) * w if rows is None else rows * w
         return self.cand_kw.ravel()[base + act].astype(np.float64)
-
-    def fitness(self, load_kw: np.ndarray, prev_kw: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
-        """Eq. 5 one-period fitness of units with these aggregate loads."""
-        return period_fitness(load_kw, prev_kw, p_max_kw, self.g, self.gamma, self.lam)
-
-    def target_kw(self, prev_kw: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
-        """Load at which a unit's fitness peaks: previous load + g * rating."""
-        return prev_kw + self.g * p_max_kw
 
     def flexibility_kw(self, act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(up, down) per DER: how far the load could still rise / fall within available actions."""
@@ -106,10 +205,84 @@ class PeriodTable:
         lo = np.where(self.avail, self.cand_kw, np.inf).min(axis=1)
         return np.maximum(hi - p, 0.0), np.maximum(p - lo, 0.0)
 
-    def split(self, act: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-kind int64 action arrays from the flat array."""
-        return {k: act[a:b].astype(np.int64) for k, (a, b) in self.bounds.items()}
+    # -------------------------------------------------------------- fitness and targets
+    def fitness(self, load_kw: np.ndarray, prev_kw: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
+        """Eq. 5 one-period fitness of units with these aggregate loads."""
+        return period_fitness(load_kw, prev_kw, p_max_kw, self.g, self.gamma, self.lam)
 
+    def fitness_to(self, load_kw: np.ndarray, target_kw: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
+        """Eq. 5 fitness around a given target: ``gamma * exp(-lam * |L - L*| / P_max)``.
+
+        With ``target_kw = target_kw(prev, p_max)`` this is :meth:`fitness` (up to rounding).
+        """
+        return period_fitness(load_kw, target_kw, p_max_kw, 0.0, self.gamma, self.lam)
+
+    def target_kw(self, prev_kw: np.ndarray, p_max_kw: np.ndarray) -> np.ndarray:
+        """The default target rule: load at which a unit's Eq. 5 fitness peaks, ``L_prev + g * P_max`` (kW)."""
+        return prev_kw + self.g * p_max_kw
+
+    @property
+    def der_target_kw(self) -> np.ndarray | None:
+        """(N,) given per-DER targets, or None (units then use :meth:`target_kw`)."""
+        t = self.targets
+        return None if t is None or t.der_kw is None else np.asarray(t.der_kw, np.float64)
+
+    def _base_der_target_kw(self) -> np.ndarray:
+        der = self.der_target_kw
+        return self.target_kw(self.prev_kw, self.p_max_kw) if der is None else der
+
+    @property
+    def target_group(self) -> np.ndarray:
+        """(N,) int64 group of the objective ``sum_g |L_g - T_g|``: the given groups, else the parks."""
+        t = self.targets
+        return self.park if t is None or t.group is None else np.asarray(t.group, np.int64)
+
+    @property
+    def n_target_groups(self) -> int:
+        t = self.targets
+        return self.n_parks if t is None or t.group is None else len(t.group_kw)
+
+    @property
+    def group_target_kw(self) -> np.ndarray:
+        """(G,) target of each objective group (kW): given, or the sum of its DERs' targets."""
+        t = self.targets
+        if t is not None and t.park_kw is not None:
+            return np.asarray(t.park_kw, np.float64)
+        if t is not None and t.group_kw is not None:
+            return np.asarray(t.group_kw, np.float64)
+        return np.bincount(self.target_group, weights=self._base_der_target_kw(), minlength=self.n_target_groups)
+
+    @property
+    def top_shift_kw(self) -> np.ndarray | None:
+        """(N,) per-DER share of the gap between the group targets and the sum of the units' own targets.
+
+        The gap of each group is shared by rating; the self-organiser adds it to
+        the targets of the top level only, so the top-level units of a group aim
+        at the group's target together. None without park or group targets.
+        """
+        t = self.targets
+        if t is None or (t.park_kw is None and t.group_kw is None):
+            return None
+        grp, n_g = self.target_group, self.n_target_groups
+        base = np.bincount(grp, weights=self._base_der_target_kw(), minlength=n_g)
+        rating = np.bincount(grp, weights=self.p_max_kw, minlength=n_g)
+        share = np.where(rating > 0, (self.group_target_kw - base) / np.where(rating > 0, rating, 1.0), 0.0)
+        return share[grp] * self.p_max_kw
+
+    # -------------------------------------------------------------- objective
+    def park_load_kw(self, act: np.ndarray) -> np.ndarray:
+        """(n_parks,) controllable load per park under valid flat actions."""
+        return np.bincount(self.park, weights=self.power_kw(act), minlength=self.n_parks)
+
+    def group_load_kw(self, act: np.ndarray) -> np.ndarray:
+        """(G,) load of each objective group (the parks unless groups are given)."""
+        return np.bincount(self.target_group, weights=self.power_kw(act), minlength=self.n_target_groups)
+
+    def residual_kw(self, act: np.ndarray) -> float:
+        """Objective of every baseline: ``sum_g |L_g - T_g|`` (kW) of valid flat actions."""
+        return float(np.abs(self.group_load_kw(act) - self.group_target_kw).sum())
+
+    # -------------------------------------------------------------- builders
     @classmethod
     def from_arrays(
         cls,
@@ -119,50 +292,48 @@ class PeriodTable:
         p_max_kw: np.ndarray,
         *,
         g: float,
-        gamma: float,
+        gamma: float = 1.0,
         lam: float = 1.0,
         park: np.ndarray | None = None,
         usual: np.ndarray | None = None,
         no_shed: np.ndarray | None = None,
         kinds: dict[str, tuple[int, int]] | None = None,
+        n_parks: int | None = None,
+        targets: TargetsLike = None,
         step: int = 0,
         hour_of_day: float = 0.0,
         dt_h: float = 1.0,
     ) -> PeriodTable:
-        """A table from plain arrays (tests, benchmarks, other front ends).
+        """A table from plain arrays (tests, benchmarks, toy problems, other front ends).
 
         Args:
-            cand_kw: (N, <= N_SLOTS) power of each action; padded to N_SLOTS unavailable columns.
-            avail: same shape, allowed actions.
-            prev_kw: (N,) previous load.
-            p_max_kw: (N,) ratings.
+            cand_kw: (N, W) power of each action (kW).
+            avail: (N, W) bool, allowed actions (each row needs one).
+            prev_kw: (N,) previous load (kW).
+            p_max_kw: (N,) ratings (kW).
             g, gamma, lam: the period's signal (Eq. 5).
             park: (N,) park index (default all 0).
             usual: (N,) fallback action (default the first available one).
             no_shed: (N,) units that must not shed for a coalition (default none).
             kinds: ``kind -> (start, stop)`` rows (default all rows ``"ac"``).
+            n_parks: number of parks (default largest park index + 1).
+            targets: VPP-level target (see :class:`Targets`; default the Eq. 5 rule).
             step, hour_of_day, dt_h: period identification.
         """
-        cand_kw = np.atleast_2d(np.asarray(cand_kw, np.float32))
-        avail = np.atleast_2d(np.asarray(avail, bool))
-        n, a = cand_kw.shape
-        if a > N_SLOTS or avail.shape != (n, a):
-            raise ValueError(f"cand_kw {cand_kw.shape} and avail {avail.shape} must match, <= {N_SLOTS} actions")
-        if not avail.any(axis=1).all():
+        cand = np.atleast_2d(np.asarray(cand_kw, np.float32))
+        av = np.atleast_2d(np.asarray(avail, bool))
+        n = cand.shape[0]
+        if av.shape != cand.shape:
+            raise ValueError(f"cand_kw {cand.shape} and avail {av.shape} must match")
+        if not av.any(axis=1).all():
             raise ValueError("every unit needs at least one available action")
-        cand = np.zeros((n, N_SLOTS), np.float32)
-        cand[:, :a] = cand_kw
-        av = np.zeros((n, N_SLOTS), bool)
-        av[:, :a] = avail
         kinds = {"ac": (0, n)} if kinds is None else dict(kinds)
-        is_ev = np.zeros(n, bool)
-        if "ev" in kinds:
-            is_ev[slice(*kinds["ev"])] = True
+        park = np.zeros(n, np.int64) if park is None else np.asarray(park, np.int64)
         up, down = _ladders_by_kind(cand, av, kinds)
         return cls(
             kinds=tuple(kinds),
             bounds=kinds,
-            park=np.zeros(n, np.int64) if park is None else np.asarray(park, np.int64),
+            park=park,
             p_max_kw=np.asarray(p_max_kw, np.float64),
             prev_kw=np.asarray(prev_kw, np.float64),
             cand_kw=cand,
@@ -171,7 +342,7 @@ class PeriodTable:
             down=down,
             usual=np.argmax(av, axis=1).astype(np.int8) if usual is None else np.asarray(usual, np.int8),
             no_shed=np.zeros(n, bool) if no_shed is None else np.asarray(no_shed, bool),
-            is_ev=is_ev,
+            kind_index=_kind_index(kinds, n),
             movable=_movable(cand, av),
             g=float(g),
             gamma=float(gamma),
@@ -179,7 +350,16 @@ class PeriodTable:
             step=int(step),
             hour_of_day=float(hour_of_day),
             dt_h=float(dt_h),
+            n_parks=(int(park.max()) + 1 if n else 0) if n_parks is None else int(n_parks),
+            targets=Targets.coerce(targets),
         )
+
+
+def _kind_index(bounds: Mapping[str, tuple[int, int]], n: int) -> np.ndarray:
+    idx = np.zeros(n, np.int8)
+    for j, (a, b) in enumerate(bounds.values()):
+        idx[a:b] = j
+    return idx
 
 
 def _movable(cand: np.ndarray, avail: np.ndarray) -> np.ndarray:
@@ -262,55 +442,61 @@ def _ladders(cand_kw: np.ndarray, avail: np.ndarray) -> tuple[np.ndarray, np.nda
     return up, down
 
 
-def build_table(views: dict[str, KindView], comfort_guard_c: float = 0.0, lam: float | None = None) -> PeriodTable:
+def build_table(
+    views: Mapping[str, KindView],
+    comfort_guard_c: float = 0.0,
+    lam: float | None = None,
+    targets: TargetsLike = None,
+    n_parks: int | None = None,
+) -> PeriodTable:
     """Flatten the period's kind views into one :class:`PeriodTable`.
 
+    Kinds come in the order of ``views`` (the model passes them in the kind
+    registry's order). Nothing here depends on a kind's name: per-row flags come
+    from the view (``view.no_shed(guard_c)``, or the comfort attributes of the
+    view's fleet until every view has it).
+
     Args:
-        views: ``{"ac": KindView, "ev": KindView}`` (any subset, any order; rows follow
-            the order ``ac``, ``ev``, then others alphabetically).
-        comfort_guard_c: air conditioners whose indoor temperature is within this
-            many degrees of the top of their comfort band do not shed load for a
-            coalition (0 disables the guard).
+        views: ``{kind: KindView}`` of one period.
+        comfort_guard_c: units within this many degrees of the top of their comfort
+            band do not shed load for a coalition (``KindView.comfort_avail``
+            removes the shedding actions; 0 disables the guard).
         lam: similarity coefficient (default the views' ``ctx.lam``).
+        targets: VPP-level target of the period (see :class:`Targets`; None: the default rule).
+        n_parks: number of parks (default largest park index + 1).
     """
-    kinds = tuple(sorted(views, key=lambda k: (k != "ac", k != "ev", k)))
-    parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("park", "p_max", "prev", "cand", "avail", "usual", "no_shed", "is_ev")
-    }
+    kinds = tuple(views)
+    if not kinds:
+        raise ValueError("no kind views given")
+    width = max(int(views[k].n_actions) for k in kinds)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("park", "p_max", "prev", "cand", "avail", "usual", "no_shed")}
     bounds: dict[str, tuple[int, int]] = {}
     start = 0
-    ctx = None
     for kind in kinds:
         v = views[kind]
-        ctx = v.ctx
         n, a = v.n, v.n_actions
-        cand = np.zeros((n, N_SLOTS), np.float32)
+        # Narrower kinds are padded with unavailable zero-power actions.
+        cand = np.zeros((n, width), np.float32)
         cand[:, :a] = v.candidate_p_kw
-        av = np.zeros((n, N_SLOTS), bool)
+        av = np.zeros((n, width), bool)
         av[:, :a] = v.comfort_avail(comfort_guard_c)
-        usual = np.asarray(v.usual, dtype=np.int8)
-        no_shed = np.zeros(n, bool)
-        if kind == "ac" and comfort_guard_c > 0 and n:
-            f = v.fleet
-            no_shed = f.t_in_c >= f.comfort_high_c - comfort_guard_c
         parts["park"].append(np.asarray(v.park, np.int64))
         parts["p_max"].append(np.asarray(v.p_max_kw, np.float64))
         parts["prev"].append(np.asarray(v.prev_p_kw, np.float64))
         parts["cand"].append(cand)
         parts["avail"].append(av)
-        parts["usual"].append(usual)
-        parts["no_shed"].append(no_shed)
-        parts["is_ev"].append(np.full(n, kind == "ev"))
+        parts["usual"].append(np.asarray(v.usual, dtype=np.int8))
+        parts["no_shed"].append(_no_shed(v, comfort_guard_c))
         bounds[kind] = (start, start + n)
         start += n
-    if ctx is None:
-        raise ValueError("no kind views given")
-    cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+    ctx = views[kinds[-1]].ctx
+    cat = {k: np.concatenate(v) for k, v in parts.items()}
     up, down = _ladders_by_kind(cat["cand"], cat["avail"], bounds)
+    park = cat["park"]
     return PeriodTable(
         kinds=kinds,
         bounds=bounds,
-        park=cat["park"],
+        park=park,
         p_max_kw=cat["p_max"],
         prev_kw=cat["prev"],
         cand_kw=cat["cand"],
@@ -319,7 +505,7 @@ def build_table(views: dict[str, KindView], comfort_guard_c: float = 0.0, lam: f
         down=down,
         usual=cat["usual"],
         no_shed=cat["no_shed"],
-        is_ev=cat["is_ev"],
+        kind_index=_kind_index(bounds, start),
         movable=_movable(cat["cand"], cat["avail"]),
         g=float(ctx.g),
         gamma=float(ctx.gamma),
@@ -327,7 +513,23 @@ def build_table(views: dict[str, KindView], comfort_guard_c: float = 0.0, lam: f
         step=int(ctx.step),
         hour_of_day=float(ctx.hour_of_day),
         dt_h=float(ctx.dt_h),
+        n_parks=(int(park.max()) + 1 if start else 0) if n_parks is None else int(n_parks),
+        targets=Targets.coerce(targets),
     )
+
+
+def _no_shed(view: KindView, guard_c: float) -> np.ndarray:
+    """(n,) units of a view that must not shed load for a coalition (comfort guard)."""
+    if guard_c <= 0 or view.n == 0:
+        return np.zeros(view.n, bool)
+    rule = getattr(view, "no_shed", None)
+    if callable(rule):
+        return np.asarray(rule(guard_c), bool)
+    # Views without the hook: kinds whose fleet has an indoor temperature and a comfort band.
+    f = view.fleet
+    if hasattr(f, "t_in_c") and hasattr(f, "comfort_high_c"):
+        return np.asarray(f.t_in_c >= f.comfort_high_c - guard_c, bool)
+    return np.zeros(view.n, bool)
 
 
 def _ladders_by_kind(cand, avail, bounds) -> tuple[np.ndarray, np.ndarray]:
@@ -339,12 +541,8 @@ def _ladders_by_kind(cand, avail, bounds) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sanitize(table: PeriodTable, act: np.ndarray) -> np.ndarray:
-    """Replace out-of-range or unavailable actions by the usual action (as the model would)."""
-    act = np.asarray(act, dtype=np.int64)
-    ok = (act >= 0) & (act < N_SLOTS)
-    safe = np.where(ok, act, 0)
-    ok &= table.avail[np.arange(table.n), safe]
-    return np.where(ok, act, table.usual).astype(np.int8)
+    """Replace out-of-range or unavailable actions by the usual action (:meth:`PeriodTable.sanitize`)."""
+    return table.sanitize(act)
 
 
 # ------------------------------------------------------------------ joint actions
@@ -409,7 +607,7 @@ def improve_joint(
     seg_start = np.flatnonzero(first)
     seg_of = np.cumsum(first) - 1
     seg_c = c[seg_start]
-    row = idx * N_SLOTS
+    row = idx * table.width
     cand = table.cand_kw.ravel()
     upf, downf = table.up.ravel(), table.down.ravel()
     a = act[idx].astype(np.int64)

@@ -1,7 +1,7 @@
 """Hierarchy graphs and the figures of seed 003 §5.2-§5.3 (PNG, matplotlib Agg).
 
-Outputs of :meth:`aggregation.hierarchy.SelfOrganiser.write_outputs`, all
-under ``<run folder>/aggregation/``:
+Drawn and serialised here, written by :func:`aggregation.outputs.write_organiser_outputs`,
+all under ``<run folder>/aggregation/``:
 
 * ``hierarchy/step_<period>.graphml`` and ``.json`` (node-link): the period's
   hierarchy as a DiGraph, edges from aggregator to member, park roots on top.
@@ -15,7 +15,9 @@ under ``<run folder>/aggregation/``:
 * ``fig7a_level<L>_fitness.png``, ``fig7b_flexibility.png``,
   ``hierarchy_hour<H>.png`` (drawing for small runs, per-level summary otherwise).
 
-Fig. 8 and Fig. 9 come from :func:`aggregation.tracking.write_comparison`.
+Fig. 8 and Fig. 9 (:func:`plot_fig8`, :func:`plot_fig9`) are written by
+:func:`aggregation.outputs.write_comparison`. This module imports neither the
+organiser nor the tracking metrics (only for type checking).
 """
 
 from __future__ import annotations
@@ -34,19 +36,18 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .tracking import save_figure, write_csv, write_text  # noqa: E402
+from .io import save_figure, write_text  # noqa: E402
 
 if TYPE_CHECKING:
     from .hierarchy import LevelTable, SelfOrganiser
 
-_KIND = ("ac", "ev")
 _DRAW_MAX_NODES = 3000
 
 
 # ------------------------------------------------------------------ graphs
 def _node_id(level: int, k: int, lt: LevelTable) -> str:
     if level == 0:
-        return f"{_KIND[int(lt.extra['kind'][k])]}:{int(lt.extra['row'][k])}"
+        return f"{lt.kinds[int(lt.extra['kind'][k])]}:{int(lt.extra['row'][k])}"
     return f"L{level}:{k}"
 
 
@@ -78,7 +79,7 @@ def hierarchy_graph(org: SelfOrganiser, step: int, park_names: Sequence[str] | N
         for k, node in enumerate(ids):
             attrs = {c: lists[c][k] for c in lists}
             attrs.update(
-                level=lt.level, kind=kind if lt.level else _KIND[int(lt.extra["kind"][k])], park=names[park[k]],
+                level=lt.level, kind=kind if lt.level else lt.kinds[int(lt.extra["kind"][k])], park=names[park[k]],
                 n_ders=n_ders[k], n_ev=n_ev[k], n_members=n_mem[k],
             )
             if action is not None:
@@ -184,50 +185,6 @@ def write_graph(G: nx.DiGraph, stem: Path) -> list[Path]:
             node[k] = None
     js = write_text(stem.with_suffix(".json"), json.dumps(data))
     return [graphml, js]
-
-
-# ------------------------------------------------------------------ organiser outputs
-def write_organiser_outputs(org: SelfOrganiser, folder: Path, model, *, plots: bool = True) -> list[Path]:
-    """Everything :meth:`SelfOrganiser.write_outputs` writes; returns the paths."""
-    out = folder / "aggregation"
-    names = list(model.fleet.park_names)
-    paths: list[Path] = []
-    for step in sorted(org.snapshots):
-        paths += write_graph(hierarchy_graph(org, step, names), out / "hierarchy" / f"step_{step:03d}")
-    periods = pd.DataFrame(org.periods)
-    for p, name in enumerate(names):
-        periods = periods.rename(
-            columns={f"load_start_kw[{p}]": f"load_start_kw[{name}]", f"load_final_kw[{p}]": f"load_final_kw[{name}]"}
-        )
-    paths.append(write_csv(out / "periods.csv", periods))
-    levels = pd.DataFrame(org.level_rows)
-    paths.append(write_csv(out / "levels.csv", levels))
-    if not plots:
-        return paths
-    if org.figure_tables:
-        (step, lt), = org.figure_tables.items()
-        hour = next((p["hour"] for p in org.periods if p["step"] == step), float("nan"))
-        path = out / f"fig7a_level{lt.level}_fitness.png"
-        plot_fig7a(lt, names, hour, path)
-        paths.append(path)
-    if len(periods):
-        path = out / "fig7b_flexibility.png"
-        plot_fig7b(levels, periods, org.levels, path)
-        paths.append(path)
-    snap_step = _snapshot_step(org)
-    if snap_step is not None:
-        path = out / f"hierarchy_hour{org.spec.snapshot_hour:g}.png"
-        plot_hierarchy(org, snap_step, names, path)
-        paths.append(path)
-    return paths
-
-
-def _snapshot_step(org: SelfOrganiser) -> int | None:
-    for p in org.periods:
-        dt = p.get("dt_h", 1.0)
-        if p["hour"] <= org.spec.snapshot_hour < p["hour"] + dt:
-            return int(p["step"])
-    return int(org.periods[-1]["step"]) if org.periods else None
 
 
 # ------------------------------------------------------------------ plots

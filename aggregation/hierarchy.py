@@ -24,19 +24,25 @@ One period (``docs/aggregation.md`` has the full description):
 
 The hierarchy persists from one period to the next, so coalitions that still
 pay survive and the others split at the first iteration of the new period.
+
+A VPP-level target (``organiser(views, policy, targets=...)``, see
+:class:`aggregation.coalitions.Targets`) replaces ``L_prev + g * P_max`` at the
+top level (park or group targets, shared by rating) or at every level (per-DER
+targets). Output writing lives in :mod:`aggregation.outputs`, a layer above
+this module.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from .coalitions import (
     PeriodTable,
+    TargetsLike,
     build_table,
     compact_labels,
     improve_joint,
@@ -51,7 +57,6 @@ from .specs import AggregationSpec
 
 __all__ = [
     "Aggregator", "ConvergenceMonitor", "LevelTable", "OrganiseResult", "SelfOrganiser", "make_decider",
-    "write_comparison",
 ]
 
 
@@ -138,8 +143,8 @@ class LevelTable:
 
     ``parent[k]`` is the level ``level + 1`` unit containing unit ``k`` (None at
     the top level). ``n_members`` counts level ``level - 1`` units (1 for DERs).
-    Level-0 tables also carry ``kind`` (0 = AC, 1 = EV), ``row`` (index in the
-    kind's arrays) and ``action``.
+    Level-0 tables also carry ``kind`` (index into ``kinds``), ``row`` (index in
+    the kind's arrays) and ``action``.
     """
 
     level: int
@@ -155,6 +160,7 @@ class LevelTable:
     n_members: np.ndarray
     parent: np.ndarray | None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    kinds: tuple[str, ...] = ("ac", "ev")
 
     @property
     def n(self) -> int:
@@ -191,9 +197,49 @@ class Aggregator:
     parent: int | None
 
 
+# ------------------------------------------------------------------ targets per level
+def _at(x: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+    return None if x is None else x[idx]
+
+
+class _Goal:
+    """Targets and fitness of the units of one level of a pass.
+
+    Without given targets this is exactly the Eq. 5 rule (``table.target_kw``,
+    ``table.fitness``), computed as before so that results do not change. With
+    per-DER targets (``der``: the units' sums) they replace the rule at every
+    level; a park or group target adds its rating share (``shift``) at the top
+    level only, where the units of a park form its VPP.
+    """
+
+    def __init__(self, table: PeriodTable, top: int):
+        self.t, self.top = table, top
+
+    def target(
+        self, level: int, prev: np.ndarray, pmax: np.ndarray, der: np.ndarray | None, shift: np.ndarray | None
+    ) -> np.ndarray:
+        """(m,) target load (kW) of ``m`` units of ``level`` (previous load, rating, given sums)."""
+        base = self.t.target_kw(prev, pmax) if der is None else der
+        return base + shift if shift is not None and level == self.top else base
+
+    def fitness(
+        self,
+        level: int,
+        load: np.ndarray,
+        prev: np.ndarray,
+        pmax: np.ndarray,
+        der: np.ndarray | None,
+        shift: np.ndarray | None,
+    ) -> np.ndarray:
+        """(m,) Eq. 5 fitness of ``m`` units of ``level`` with aggregate loads ``load`` (kW)."""
+        if der is None and (shift is None or level != self.top):
+            return self.t.fitness(load, prev, pmax)
+        return self.t.fitness_to(load, self.target(level, prev, pmax, der, shift), pmax)
+
+
 # ------------------------------------------------------------------ the organiser
 class SelfOrganiser:
-    """The self-organising decider: ``organiser(views, policy) -> {kind: actions}``.
+    """The self-organising decider: ``organiser(views, policy, *, targets=None) -> {kind: actions}``.
 
     Args:
         spec: aggregation settings.
@@ -226,9 +272,24 @@ class SelfOrganiser:
         self._figure_exact = False
 
     # -------------------------------------------------------------- decider
-    def __call__(self, views: dict[str, KindView], policy: Policy) -> dict[str, np.ndarray]:
-        """Decide one period: policy actions, then self-organisation to convergence."""
-        table = build_table(views, self.spec.comfort_guard_c, lam=self.lam)
+    def __call__(
+        self, views: Mapping[str, KindView], policy: Policy, *, targets: TargetsLike = None
+    ) -> dict[str, np.ndarray]:
+        """Decide one period: policy actions, then self-organisation to convergence.
+
+        Args:
+            views: ``{kind: KindView}`` of the period (rows in this order).
+            policy: gives every DER's start action (``policy.act(view)``).
+            targets: optional VPP-level target (see :class:`aggregation.coalitions.Targets`;
+                an array is one target per park, kW). The top-level units of each park
+                (or group) then aim together at its target, sharing the gap to their own
+                targets by rating; lower levels keep the Eq. 5 rule unless per-DER targets
+                are given. None: every level uses ``L_prev + g * P_max``.
+
+        Returns:
+            ``{kind: (n_kind,) int64 actions}``.
+        """
+        table = build_table(views, self.spec.comfort_guard_c, lam=self.lam, targets=targets)
         start = np.concatenate([np.asarray(policy.act(views[k])).reshape(-1) for k in table.kinds])
         act0 = sanitize(table, start)
         result = self.organise(table, act0)
@@ -299,7 +360,10 @@ class SelfOrganiser:
         lab_prev = np.arange(n, dtype=np.int64)
         load_u, prev_u, pmax_u = p.copy(), t.prev_kw, t.p_max_kw
         park_u, ders_u, rep_u = t.park, np.ones(n, np.int64), np.arange(n, dtype=np.int64)
-        mu_u = t.fitness(load_u, prev_u, pmax_u)
+        # Given targets ride along as per-unit sums (None: the Eq. 5 rule from prev and rating).
+        der_u, shift_u = t.der_target_kw, t.top_shift_kw
+        goal = _Goal(t, top)
+        mu_u = goal.fitness(1, load_u, prev_u, pmax_u, der_u, shift_u)
         counts = {"proposals": 0, "merges": 0, "splits": 0}
         # Labels are compact at the start of a pass; fresh ids handed out at a lower
         # level (singleton chains) make a level dirty until it is processed.
@@ -323,7 +387,8 @@ class SelfOrganiser:
                 free = np.bincount(top_lab)[top_lab[rep_u]] == ders_u
                 f_idx = np.flatnonzero(free)
                 if f_idx.size >= 2:
-                    resid = t.target_kw(prev_u[f_idx], pmax_u[f_idx]) - load_u[f_idx]
+                    resid = goal.target(i, prev_u[f_idx], pmax_u[f_idx], _at(der_u, f_idx), _at(shift_u, f_idx))
+                    resid = resid - load_u[f_idx]
                     gid = propose_groups(park_u[f_idx], resid, spec.group_size, spec.proposal_jitter, rng)
                     has = gid >= 0
                     cand[f_idx[has]] = n_i + gid[has]
@@ -337,11 +402,13 @@ class SelfOrganiser:
                 pmax_c, prev_c, load_c = (
                     np.bincount(g_mem, weights=x[members], minlength=m) for x in (pmax_u, prev_u, load_u)
                 )
-                moves = improve_joint(
-                    t, act, p, cand[lab_prev], load_c, t.target_kw(prev_c, pmax_c), order_key, spec.joint_passes
+                der_c, shift_c = (
+                    None if x is None else np.bincount(g_mem, weights=x[members], minlength=m) for x in (der_u, shift_u)
                 )
+                target_c = goal.target(i, prev_c, pmax_c, der_c, shift_c)
+                moves = improve_joint(t, act, p, cand[lab_prev], load_c, target_c, order_key, spec.joint_passes)
                 load_c = moves.load_kw
-                mu_c = t.fitness(load_c, prev_c, pmax_c)
+                mu_c = goal.fitness(i, load_c, prev_c, pmax_c, der_c, shift_c)
                 ok = rule_holds(self.statistics[i - 1], mu_u[members], g_mem, m, mu_c[g_mem], pmax_u[members])
                 if moves.rows.size:
                     kept = ok[moves.coalition]
@@ -377,13 +444,16 @@ class SelfOrganiser:
                 np.bincount(new_parent, weights=x, minlength=n_new) for x in (prev_u, pmax_u, ders_u)
             )
             ders_u = np.rint(ders_u).astype(np.int64)
+            der_u, shift_u = (
+                None if x is None else np.bincount(new_parent, weights=x, minlength=n_new) for x in (der_u, shift_u)
+            )
             load_u = load_new
             park_new = np.empty(n_new, park_u.dtype)
             park_new[new_parent] = park_u
             rep_new = np.empty(n_new, np.int64)
             rep_new[new_parent] = rep_u
             park_u, rep_u = park_new, rep_new
-            mu_u = t.fitness(load_u, prev_u, pmax_u)
+            mu_u = goal.fitness(i + 1, load_u, prev_u, pmax_u, der_u, shift_u)
             lab_prev = lab_new
         changed = counts["merges"] > 0 or counts["splits"] > 0
         return act, changed, counts
@@ -422,7 +492,7 @@ class SelfOrganiser:
                 row = np.arange(n, dtype=np.int64)
                 for a, b in table.bounds.values():
                     row[a:b] -= a
-                extra = {"kind": table.is_ev.astype(np.int8), "row": row, "action": np.asarray(act, np.int8)}
+                extra = {"kind": table.kind_index.astype(np.int8), "row": row, "action": np.asarray(act, np.int8)}
             out.append(
                 LevelTable(
                     level=j,
@@ -438,6 +508,7 @@ class SelfOrganiser:
                     n_members=members,
                     parent=labs[j + 1][rep] if j < self.levels else None,
                     extra=extra,
+                    kinds=table.kinds,
                 )
             )
         return out
@@ -465,6 +536,9 @@ class SelfOrganiser:
                 "gamma": table.gamma,
                 **{f"load_start_kw[{p}]": float(v) for p, v in enumerate(result.park_start_kw)},
                 **{f"load_final_kw[{p}]": float(v) for p, v in enumerate(result.park_final_kw)},
+                # Only with a VPP-level target, so that default outputs keep their columns.
+                **({f"target_kw[{k}]": float(v) for k, v in enumerate(table.group_target_kw)}
+                   if table.targets is not None else {}),
             }
         )
         for lt in tables:
@@ -525,28 +599,6 @@ class SelfOrganiser:
         self.labels = [np.asarray(lab, dtype=np.int64).copy() for lab in state["labels"]]
         self.seed = int(state["seed"])
 
-    # -------------------------------------------------------------- outputs
-    def hierarchy_graph(self, step: int, park_names: Sequence[str] | None = None):
-        """The networkx DiGraph of a period's exported hierarchy (see :mod:`aggregation.figures`)."""
-        from .figures import hierarchy_graph
-
-        return hierarchy_graph(self, step, park_names)
-
-    def write_outputs(self, folder: Path, model, *, plots: bool = True) -> list[Path]:
-        """Write hierarchy graphs (GraphML + JSON per period), statistics CSVs and plots.
-
-        Args:
-            folder: the run's results folder; files go to ``folder / "aggregation"``.
-            model: the controlled :class:`~aggregation.model.VppModel` this organiser decided for.
-            plots: also write the PNG figures.
-
-        Returns:
-            the paths written.
-        """
-        from .figures import write_organiser_outputs
-
-        return write_organiser_outputs(self, Path(folder), model, plots=plots)
-
 
 def _level_stats(step: int, hour: float, lt: LevelTable) -> dict:
     coal = lt.n_members >= 2 if lt.level > 0 else np.zeros(lt.n, bool)
@@ -588,10 +640,3 @@ def make_decider(spec: AggregationSpec, lam: float = 1.0, seed: int | None = Non
         seed: overrides ``spec.seed``.
     """
     return SelfOrganiser(spec, lam, seed)
-
-
-def write_comparison(baseline_model, controlled_model, folder: Path, **kwargs) -> dict[str, float]:
-    """Tracking before/after, Fig. 8 and Fig. 9 (see :func:`aggregation.tracking.write_comparison`)."""
-    from .tracking import write_comparison as _write
-
-    return _write(baseline_model, controlled_model, Path(folder), **kwargs)

@@ -15,19 +15,16 @@
   preceding days (that day's weather and SimBench calendar, seed ``seed + d``
   for day ``d`` before: a statistical twin of the same parks).
 
-This module also holds the atomic file writers the aggregation outputs use
-(``aggregation`` must not import ``scenarios``).
+Metrics only: :func:`aggregation.outputs.write_comparison` writes them and
+draws Fig. 8 and Fig. 9.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .indices import shape_distance
-from .io import atomic_write, save_figure, write_csv, write_json, write_text  # noqa: F401 - re-exported
 
 PREVIOUS_WEEK_DAYS = 7
 
@@ -115,7 +112,7 @@ def tracking_summary(baseline_model, controlled_model) -> dict[str, float]:
 
 # ------------------------------------------------------------------ assessment (Fig. 9)
 def _weather_file(site) -> str:
-    from .weather import WEATHER_FILES, _read_year
+    from grid.weather import WEATHER_FILES, _read_year
 
     for name in WEATHER_FILES:
         if _read_year(name)[1] == site:
@@ -133,9 +130,10 @@ def previous_week_net_kw(model, days: int = PREVIOUS_WEEK_DAYS) -> np.ndarray:
     Returns:
         (days, n_steps, n_parks) net load in kW; ``[d - 1]`` is ``d`` days before.
     """
+    from grid.weather import load_weather
+
     from .model import VppModel
     from .policy import RulePolicy
-    from .weather import load_weather
 
     name = _weather_file(model.weather.attrs["site"])
     out = np.zeros((days, model.n_steps, model.fleet.n_parks))
@@ -187,45 +185,3 @@ def assessment_summary(tab: pd.DataFrame, step_h: float) -> dict[str, float]:
         "zero_carbon_method_hours_increase": float((zc > 0).sum() * step_h),
         "zero_carbon_method_hours_decrease": float((zc < 0).sum() * step_h),
     }
-
-
-def write_comparison(
-    baseline_model,
-    controlled_model,
-    folder: Path,
-    *,
-    week_net_kw: np.ndarray | None = None,
-    previous_days: int = PREVIOUS_WEEK_DAYS,
-    plots: bool = True,
-) -> dict[str, float]:
-    """Tracking before/after, Fig. 8, the assessment comparison and Fig. 9.
-
-    Args:
-        baseline_model: the uncontrolled run.
-        controlled_model: the self-organised run (same scenario and seed).
-        folder: the run's results folder; files go to ``folder / "aggregation"``.
-        week_net_kw: previous-week net loads (days, n_steps, n_parks); simulated when None.
-        previous_days: days simulated when ``week_net_kw`` is None.
-        plots: also write Fig. 8 and Fig. 9.
-
-    Returns:
-        the figures as floats: tracking distances and improvements (all parks and per
-        park), Eq. 3 gradient distances, and the assessment totals.
-    """
-    from .figures import plot_fig8, plot_fig9
-
-    out_dir = Path(folder) / "aggregation"
-    tab = tracking_table(baseline_model, controlled_model)
-    figures = tracking_summary(baseline_model, controlled_model)
-    if week_net_kw is None:
-        week_net_kw = previous_week_net_kw(baseline_model, previous_days)
-    ass = assessment_table(baseline_model, controlled_model, week_net_kw)
-    figures.update(assessment_summary(ass, baseline_model.step_h))
-    figures["previous_week_days"] = float(week_net_kw.shape[0])
-    write_csv(out_dir / "tracking.csv", tab)
-    write_csv(out_dir / "assessment.csv", ass)
-    write_json(out_dir / "comparison.json", figures)
-    if plots:
-        plot_fig8(tab, list(baseline_model.fleet.park_names), figures, out_dir / "fig8_tracking.png")
-        plot_fig9(ass, out_dir / "fig9_assessment.png")
-    return figures

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from aggregation.coalitions import build_table
 from aggregation.hierarchy import make_decider
 from aggregation.policy import GreedyFitnessPolicy, Policy, RulePolicy
 from learners.baselines import (
     LagrangianDecider,
     MIPDecider,
     PeriodDecision,
-    PeriodProblem,
     decision_from_actions,
 )
 from scenarios.runner import build_model
@@ -93,7 +93,7 @@ def run_size(
     setup_s = time.perf_counter() - t0
     ctx = model.context(period)
     guard = sc.aggregation.comfort_guard_c
-    problem = PeriodProblem.from_views(model.views(ctx), comfort_guard_c=guard)
+    problem = build_table(model.views(ctx), guard)
     decisions: list[PeriodDecision] = [decision_from_actions(problem, problem.usual, "usual")]
     for method in methods:
         gc.collect()

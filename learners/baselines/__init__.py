@@ -1,9 +1,10 @@
 """Centralised and distributed baselines of the period decision (issue 6; ``docs/baselines.md``).
 
-Every method solves the same :class:`~learners.baselines.common.PeriodProblem`
-(minimise ``sum_p |L_p - T_p|``), returns the same
+Every method solves the same :class:`~aggregation.coalitions.PeriodTable` (the
+self-organiser's table; minimise ``sum_p |L_p - T_p|``), returns the same
 :class:`~learners.baselines.common.PeriodDecision` and is a model decider
-``decider(views, policy) -> {kind: actions}``.
+``decider(views, policy=None, *, targets=None) -> {kind: actions}`` built on
+:class:`~learners.baselines.common.PeriodDecider`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .common import PeriodDecision, PeriodProblem, decision_from_actions, evaluate
+from .common import PeriodDecider, PeriodDecision, PeriodTable, decision_from_actions, evaluate
 from .lagrangian import LagrangianDecider
 from .mip import MIPDecider, solve_mip
 
@@ -20,7 +21,7 @@ METHODS: dict[str, type] = {"mip": MIPDecider, "lagrangian": LagrangianDecider}
 POLICY_METHODS: tuple[str, ...] = ("rule", "greedy", "qmix")
 
 __all__ = [
-    "METHODS", "POLICY_METHODS", "LagrangianDecider", "MIPDecider", "PeriodDecision", "PeriodProblem",
+    "METHODS", "POLICY_METHODS", "LagrangianDecider", "MIPDecider", "PeriodDecider", "PeriodDecision", "PeriodTable",
     "decision_from_actions", "evaluate", "make_method_decider", "solve_mip",
 ]
 
@@ -29,7 +30,8 @@ def make_method_decider(name: str, **kwargs: Any) -> Callable:
     """The decider of a scenario's ``method``.
 
     Args:
-        name: ``mip`` or ``lagrangian`` (keyword arguments go to the decider class);
+        name: ``mip`` or ``lagrangian`` (keyword arguments go to the decider class, e.g.
+            ``comfort_guard_c=sc.aggregation.comfort_guard_c``);
             ``rule``, ``greedy`` or ``qmix`` (the plain policy call
             :func:`aggregation.model.policy_decider`; the policy itself comes from the scenario);
             ``self_organising`` (needs ``spec=AggregationSpec``, optional ``lam`` and ``seed``).

@@ -1,5 +1,7 @@
 """Distributed baseline: price-based dual decomposition with one price per park.
 
+(With a VPP-level target that names groups of DERs, read "group" for "park":
+one price per objective group of the :class:`~aggregation.coalitions.PeriodTable`.)
 The coordinator of park ``p`` broadcasts a price ``lambda_p`` (dimensionless,
 per unit of a device's power swing); every device best-responds locally and
 independently (vectorised here) by minimising::
@@ -34,14 +36,12 @@ changed by at most ``epsilon_kw`` in sum for ``h_m`` consecutive iterations
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from aggregation.coalitions import PeriodTable
 from aggregation.hierarchy import ConvergenceMonitor
-from aggregation.policy import KindView, Policy
 
-from .common import COMFORT_GUARD_C, PeriodDecision, PeriodProblem, decision_from_actions
+from .common import COMFORT_GUARD_C, PeriodDecider, PeriodDecision, Solution
 
 __all__ = ["LagrangianDecider", "best_response", "unit_weights"]
 
@@ -56,8 +56,8 @@ def unit_weights(n: int) -> np.ndarray:
 class _Local:
     """Per-device data of the local best response, computed once per period."""
 
-    def __init__(self, problem: PeriodProblem):
-        cand, avail = problem.cand_kw, problem.avail
+    def __init__(self, problem: PeriodTable):
+        cand, avail = problem.cand_kw.astype(np.float64), problem.avail
         rows = np.arange(problem.n)
         hi = np.where(avail, cand, -np.inf).max(axis=1)
         lo = np.where(avail, cand, np.inf).min(axis=1)
@@ -70,14 +70,15 @@ class _Local:
         self.cand = cand
         self.usual = problem.usual
         self.rows = rows
-        self.park = problem.park
+        self.park = problem.target_group
+        self.n_groups = problem.n_target_groups
         self.sensitivity_kw = np.bincount(
-            problem.park, weights=np.where(self.movable, self.swing_kw / self.w, 0.0), minlength=problem.n_parks
+            self.park, weights=np.where(self.movable, self.swing_kw / self.w, 0.0), minlength=self.n_groups
         )
 
 
-def best_response(problem: PeriodProblem, lam: np.ndarray, local: _Local | None = None) -> np.ndarray:
-    """Every device's local best response to the park prices ``lam`` (n_parks,); flat int64 actions."""
+def best_response(problem: PeriodTable, lam: np.ndarray, local: _Local | None = None) -> np.ndarray:
+    """Every device's local best response to the park (group) prices ``lam`` (G,); flat int64 actions."""
     loc = _Local(problem) if local is None else local
     cost = np.asarray(lam, np.float64)[loc.park][:, None] * loc.cand + loc.quad
     best = cost.min(axis=1)
@@ -86,17 +87,19 @@ def best_response(problem: PeriodProblem, lam: np.ndarray, local: _Local | None 
     return np.where(usual_ok, loc.usual, np.argmax(cost <= (best + tol)[:, None], axis=1)).astype(np.int64)
 
 
-class LagrangianDecider:
-    """Dual decomposition with per-park prices as a model decider: ``decider(views, policy) -> {kind: actions}``.
+class LagrangianDecider(PeriodDecider):
+    """Dual decomposition with per-park prices as a model decider.
 
-    The policy is ignored: devices start from their usual action (price 0).
+    ``decider(views, policy=None, *, targets=None) -> {kind: actions}``. The policy is
+    ignored: devices start from their usual action (price 0). With ``targets`` the
+    prices steer each park (group) toward the given target.
 
     Args:
         epsilon_kw: Eq. 13 threshold on the summed park-load change between iterations.
         h_m: consecutive stable iterations for convergence.
         max_iterations: hard cap.
         step0: initial step ``alpha_0`` of every park (1 is a full Newton-like step).
-        comfort_guard_c: the self-organiser's comfort rule (see :meth:`PeriodProblem.from_views`).
+        comfort_guard_c: the self-organiser's comfort rule (the scenario's ``aggregation.comfort_guard_c``).
 
     Attributes:
         last: the last period's :class:`PeriodDecision` (``info``: ``prices`` of the returned point,
@@ -117,73 +120,45 @@ class LagrangianDecider:
     ):
         if step0 <= 0:
             raise ValueError("need step0 > 0")
+        super().__init__(comfort_guard_c=comfort_guard_c)
         self.epsilon_kw = float(epsilon_kw)
         self.h_m = int(h_m)
         self.max_iterations = int(max_iterations)
         self.step0 = float(step0)
-        self.comfort_guard_c = float(comfort_guard_c)
-        self.last: PeriodDecision | None = None
-        self.history: list[dict] = []
 
-    def decide(self, problem: PeriodProblem) -> PeriodDecision:
-        """Run the price iterations on one period problem (timed)."""
-        t0 = time.perf_counter()
-        loc = _Local(problem)
-        target = problem.target_kw
+    def solve(self, table: PeriodTable) -> Solution:
+        """Run the price iterations on one period table; the best primal point is returned."""
+        loc = _Local(table)
+        target = table.group_target_kw
+        n_g = loc.n_groups
         sens = np.maximum(loc.sensitivity_kw, 1e-9)
-        movable_park = loc.sensitivity_kw > 1e-9  # a park without movable units keeps price 0
-        lam = np.zeros(problem.n_parks)
-        alpha = np.full(problem.n_parks, self.step0)
-        act = problem.usual.copy()
-        load = problem.park_load_kw(act)
+        movable_group = loc.sensitivity_kw > 1e-9  # a group without movable units keeps price 0
+        lam = np.zeros(n_g)
+        alpha = np.full(n_g, self.step0)
+        act = table.usual.astype(np.int64)
+        load = table.group_load_kw(act)
         prev_gap = load - target
         monitor = ConvergenceMonitor(self.epsilon_kw, self.h_m, self.max_iterations, load)
         best_act, best_res, best_it, best_lam = act, float(np.abs(load - target).sum()), 0, lam.copy()
         while not monitor.done:
-            act = best_response(problem, lam, loc)
-            load = np.bincount(problem.park, weights=loc.cand[loc.rows, act], minlength=problem.n_parks)
+            act = best_response(table, lam, loc)
+            load = np.bincount(loc.park, weights=loc.cand[loc.rows, act], minlength=n_g)
             monitor.update(load)
             res = float(np.abs(load - target).sum())
             if res < best_res:
                 best_act, best_res, best_it, best_lam = act, res, monitor.iterations, lam.copy()
             gap = load - target
-            # Halve a park's step when its residual changed sign (the price crossed the target).
+            # Halve a group's step when its residual changed sign (the price crossed the target).
             alpha = np.where(np.sign(gap) * np.sign(prev_gap) < 0, 0.5 * alpha, alpha)
             prev_gap = gap
-            lam = lam + np.where(movable_park, alpha * gap / sens, 0.0)
-        elapsed = time.perf_counter() - t0
+            lam = lam + np.where(movable_group, alpha * gap / sens, 0.0)
         info = {
             "prices": best_lam,
             "final_prices": lam.copy(),
             "best_iteration": best_it,
             "deltas_kw": list(monitor.deltas_kw),
         }
-        return decision_from_actions(
-            problem,
-            best_act,
-            self.name,
-            time_s=elapsed,
-            iterations=monitor.iterations,
-            converged=monitor.converged,
-            info=info,
-        )
+        return Solution(best_act, monitor.iterations, monitor.converged, info)
 
-    def __call__(self, views: dict[str, KindView], policy: Policy | None = None) -> dict[str, np.ndarray]:
-        t0 = time.perf_counter()
-        problem = PeriodProblem.from_views(views, comfort_guard_c=self.comfort_guard_c)
-        dec = self.decide(problem)
-        dec.wall_s = time.perf_counter() - t0
-        self.last = dec
-        self.history.append(
-            {
-                "step": problem.step,
-                "method": self.name,
-                "residual_kw": dec.residual_kw,
-                "time_s": dec.time_s,
-                "wall_s": dec.wall_s,
-                "iterations": dec.iterations,
-                "converged": dec.converged,
-                "best_iteration": dec.info["best_iteration"],
-            }
-        )
-        return dec.actions
+    def summary(self, step: int, dec: PeriodDecision) -> dict:
+        return {**super().summary(step, dec), "best_iteration": dec.info["best_iteration"]}

@@ -1,10 +1,12 @@
 """Centralised optimum: the period problem as one mixed-integer program solved by HiGHS.
 
-Two formulations of ``min sum_p |L_p - T_p|`` (``docs/baselines.md``):
+Two formulations of ``min sum_g |L_g - T_g|`` over the objective groups of a
+:class:`~aggregation.coalitions.PeriodTable` (the parks, unless the VPP-level
+target names groups; ``docs/baselines.md``):
 
 * **naive**: one binary ``x[i, a]`` per unit and action, ``sum_a x[i, a] = 1``,
   unavailable actions fixed to 0, ``|.|`` by two non-negative variables per park;
-* **aggregated** (exact): units with identical (park, available-action mask,
+* **aggregated** (exact): units with identical (group, available-action mask,
   candidate power row) form a class ``c``; integer counts ``n[c, a]`` in
   ``[0, |c|]`` with ``sum_a n[c, a] = |c|``. Units of a class are interchangeable
   in the objective, so any disaggregation of the counts is optimal; ours gives
@@ -16,7 +18,6 @@ built by the same vectorised sparse builder.
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Literal
 
@@ -24,9 +25,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
 
-from aggregation.policy import KindView, Policy
+from aggregation.coalitions import PeriodTable
 
-from .common import COMFORT_GUARD_C, N_SLOTS, PeriodDecision, PeriodProblem, decision_from_actions
+from .common import COMFORT_GUARD_C, PeriodDecider, PeriodDecision, Solution
 
 Formulation = Literal["auto", "naive", "aggregated"]
 
@@ -34,14 +35,14 @@ __all__ = ["MIPDecider", "UnitClasses", "solve_mip", "unit_classes"]
 
 
 class UnitClasses:
-    """Units grouped into classes of identical (park, available mask, available powers).
+    """Units grouped into classes of identical (objective group, available mask, available powers).
 
     Attributes:
         of_unit: (n,) class index of each unit.
         size: (C,) units per class.
-        park: (C,) park of each class.
-        cand_kw: (C, N_SLOTS) action powers (0 where unavailable).
-        avail: (C, N_SLOTS) available actions.
+        park: (C,) objective group of each class (the park unless the target names groups).
+        cand_kw: (C, W) float64 action powers (0 where unavailable).
+        avail: (C, W) available actions.
     """
 
     def __init__(self, of_unit: np.ndarray, size: np.ndarray, park: np.ndarray, cand_kw: np.ndarray, avail: np.ndarray):
@@ -52,20 +53,22 @@ class UnitClasses:
         return len(self.size)
 
 
-def unit_classes(problem: PeriodProblem, aggregate: bool = True) -> UnitClasses:
-    """Group the problem's units into classes (``aggregate=False``: one class per unit).
+def unit_classes(problem: PeriodTable, aggregate: bool = True) -> UnitClasses:
+    """Group the table's units into classes (``aggregate=False``: one class per unit).
 
     Powers of unavailable actions are ignored (set to 0) so they do not split classes.
     """
-    cand = np.where(problem.avail, problem.cand_kw, 0.0) + 0.0  # + 0.0 turns -0.0 into 0.0 (same bytes)
+    # + 0.0 turns -0.0 into 0.0 (same bytes)
+    cand = np.where(problem.avail, problem.cand_kw.astype(np.float64), 0.0) + 0.0
+    group = problem.target_group
     if not aggregate or problem.n == 0:
-        return UnitClasses(np.arange(problem.n), np.ones(problem.n, np.int64), problem.park, cand, problem.avail)
-    mask_bits = (problem.avail * (1 << np.arange(N_SLOTS))).sum(axis=1)
-    key = np.column_stack([problem.park.astype(np.float64), mask_bits.astype(np.float64), cand])
+        return UnitClasses(np.arange(problem.n), np.ones(problem.n, np.int64), group, cand, problem.avail)
+    mask_bits = (problem.avail * (1 << np.arange(problem.width))).sum(axis=1)
+    key = np.column_stack([group.astype(np.float64), mask_bits.astype(np.float64), cand])
     # Rows as opaque bytes: one sort of n fixed-width strings, much faster than np.unique(axis=0).
     rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
     _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
-    return UnitClasses(inverse.reshape(-1), counts, problem.park[first], cand[first], problem.avail[first])
+    return UnitClasses(inverse.reshape(-1), counts, group[first], cand[first], problem.avail[first])
 
 
 def _disaggregate(classes: UnitClasses, counts: np.ndarray) -> np.ndarray:
@@ -81,7 +84,7 @@ def _disaggregate(classes: UnitClasses, counts: np.ndarray) -> np.ndarray:
 
 
 def solve_mip(
-    problem: PeriodProblem,
+    problem: PeriodTable,
     formulation: Formulation = "auto",
     *,
     naive_max_units: int = 100,
@@ -90,10 +93,10 @@ def solve_mip(
     mip_abs_gap_kw: float = 1e-2,
     node_limit: int = 100_000,
 ) -> tuple[np.ndarray, dict]:
-    """Solve the period problem to (proven) optimality with HiGHS.
+    """Solve the period table's problem to (proven) optimality with HiGHS.
 
     Args:
-        problem: the period problem.
+        problem: the period table (objective ``sum_g |L_g - T_g|``, see :class:`PeriodTable`).
         formulation: ``naive``, ``aggregated`` or ``auto`` (naive up to ``naive_max_units`` units).
         naive_max_units: size threshold of ``auto``.
         time_limit_s: HiGHS time limit; on hitting it the incumbent is returned and ``info["mip_gap"]`` says
@@ -117,22 +120,23 @@ def solve_mip(
     if formulation not in ("naive", "aggregated"):
         raise ValueError(f"formulation must be auto, naive or aggregated, got {formulation!r}")
     classes = unit_classes(problem, aggregate=formulation == "aggregated")
-    n_c, n_p = classes.n_classes, problem.n_parks
-    n_x = n_c * N_SLOTS
-    # Variables: x (class-major, N_SLOTS per class), then e_plus (n_p), then e_minus (n_p).
+    n_c, n_p = classes.n_classes, problem.n_target_groups
+    width = problem.width
+    n_x = n_c * width
+    # Variables: x (class-major, width per class), then e_plus (n_p), then e_minus (n_p).
     cost = np.concatenate([np.zeros(n_x), np.ones(2 * n_p)])
     ub = np.concatenate([(classes.avail * classes.size[:, None]).ravel().astype(float), np.full(2 * n_p, np.inf)])
     lb = np.zeros(n_x + 2 * n_p)
     integrality = np.concatenate([np.ones(n_x), np.zeros(2 * n_p)])
     var = np.arange(n_x)
-    # Rows 0..n_c-1: sum_a x[c, a] = |c|;  rows n_c..n_c+n_p-1: sum p x - e_plus + e_minus = T_p.
-    rows = np.concatenate([var // N_SLOTS, n_c + np.repeat(classes.park, N_SLOTS), n_c + np.arange(n_p),
+    # Rows 0..n_c-1: sum_a x[c, a] = |c|;  rows n_c..n_c+n_p-1: sum p x - e_plus + e_minus = T_g.
+    rows = np.concatenate([var // width, n_c + np.repeat(classes.park, width), n_c + np.arange(n_p),
                            n_c + np.arange(n_p)])
     cols = np.concatenate([var, var, n_x + np.arange(n_p), n_x + n_p + np.arange(n_p)])
     vals = np.concatenate([np.ones(n_x), classes.cand_kw.ravel(), -np.ones(n_p), np.ones(n_p)])
     keep = vals != 0
     a_eq = csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n_c + n_p, n_x + 2 * n_p))
-    rhs = np.concatenate([classes.size.astype(float), problem.target_kw])
+    rhs = np.concatenate([classes.size.astype(float), problem.group_target_kw])
     options = {
         "node_limit": int(node_limit),
         "time_limit": float(time_limit_s),
@@ -168,21 +172,22 @@ def solve_mip(
     }
     info["gap_kw"] = info["objective_kw"] - info["dual_bound_kw"]
     if res.x is None:  # no incumbent within the time limit: stay with the usual actions
-        return problem.usual.copy(), info
-    counts = np.rint(res.x[:n_x]).astype(np.int64).reshape(n_c, N_SLOTS)
+        return problem.usual.astype(np.int64), info
+    counts = np.rint(res.x[:n_x]).astype(np.int64).reshape(n_c, width)
     return _disaggregate(classes, counts), info
 
 
-class MIPDecider:
-    """Centralised optimum as a model decider: ``decider(views, policy) -> {kind: actions}``.
+class MIPDecider(PeriodDecider):
+    """Centralised optimum as a model decider: ``decider(views, policy=None, *, targets=None) -> {kind: actions}``.
 
-    The policy is ignored (the optimum does not depend on a start point).
+    The policy is ignored (the optimum does not depend on a start point); with
+    ``targets`` the MIP minimises ``sum_g |L_g - T_g|`` to the given targets.
 
     Args:
         formulation: ``auto`` (naive up to ``naive_max_units`` units, else aggregated), ``naive`` or ``aggregated``.
         naive_max_units: size threshold of ``auto``.
         time_limit_s: HiGHS time limit per period.
-        comfort_guard_c: the self-organiser's comfort rule (see :meth:`PeriodProblem.from_views`).
+        comfort_guard_c: the self-organiser's comfort rule (the scenario's ``aggregation.comfort_guard_c``).
         mip_rel_gap: relative optimality gap at which HiGHS stops.
         mip_abs_gap_kw: absolute optimality gap (kW) at which HiGHS stops.
         node_limit: branch-and-bound node cap (see :func:`solve_mip`).
@@ -205,21 +210,18 @@ class MIPDecider:
         node_limit: int = 100_000,
         comfort_guard_c: float = COMFORT_GUARD_C,
     ):
+        super().__init__(comfort_guard_c=comfort_guard_c)
         self.formulation: Formulation = formulation
         self.naive_max_units = int(naive_max_units)
         self.time_limit_s = float(time_limit_s)
         self.mip_rel_gap = float(mip_rel_gap)
         self.mip_abs_gap_kw = float(mip_abs_gap_kw)
         self.node_limit = int(node_limit)
-        self.comfort_guard_c = float(comfort_guard_c)
-        self.last: PeriodDecision | None = None
-        self.history: list[dict] = []
 
-    def decide(self, problem: PeriodProblem) -> PeriodDecision:
-        """Solve one period problem (timed: model building, solve, disaggregation)."""
-        t0 = time.perf_counter()
+    def solve(self, table: PeriodTable) -> Solution:
+        """Build and solve the MIP, disaggregate the counts."""
         act, info = solve_mip(
-            problem,
+            table,
             self.formulation,
             naive_max_units=self.naive_max_units,
             time_limit_s=self.time_limit_s,
@@ -227,29 +229,7 @@ class MIPDecider:
             mip_abs_gap_kw=self.mip_abs_gap_kw,
             node_limit=self.node_limit,
         )
-        elapsed = time.perf_counter() - t0
-        return decision_from_actions(
-            problem, act, self.name, time_s=elapsed, iterations=info["nodes"], converged=info["optimal"], info=info
-        )
+        return Solution(act, info["nodes"], info["optimal"], info)
 
-    def __call__(self, views: dict[str, KindView], policy: Policy | None = None) -> dict[str, np.ndarray]:
-        t0 = time.perf_counter()
-        problem = PeriodProblem.from_views(views, comfort_guard_c=self.comfort_guard_c)
-        dec = self.decide(problem)
-        dec.wall_s = time.perf_counter() - t0
-        self.last = dec
-        self.history.append(_summary(problem.step, dec))
-        return dec.actions
-
-
-def _summary(step: int, dec: PeriodDecision) -> dict:
-    return {
-        "step": step,
-        "method": dec.method,
-        "residual_kw": dec.residual_kw,
-        "time_s": dec.time_s,
-        "wall_s": dec.wall_s,
-        "iterations": dec.iterations,
-        "converged": dec.converged,
-        **{k: v for k, v in dec.info.items() if np.isscalar(v)},
-    }
+    def summary(self, step: int, dec: PeriodDecision) -> dict:
+        return {**super().summary(step, dec), **{k: v for k, v in dec.info.items() if np.isscalar(v)}}

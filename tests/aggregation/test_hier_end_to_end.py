@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregation.hierarchy import SelfOrganiser, make_decider, write_comparison
+from aggregation.hierarchy import SelfOrganiser, make_decider
+from aggregation.outputs import hierarchy_graph, write_comparison, write_organiser_outputs
 from aggregation.policy import GreedyFitnessPolicy
 from aggregation.tracking import assessment_table, tracking_summary
 
@@ -53,7 +54,7 @@ def test_self_organisation_tracks_the_index_better_than_the_uncontrolled_day(day
 
 def test_write_outputs_graphs_tables_and_plots(day, tmp_path):
     sc, _, ctrl, org = day
-    paths = org.write_outputs(tmp_path, ctrl)
+    paths = write_organiser_outputs(org, tmp_path, ctrl)
     out = tmp_path / "aggregation"
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
     assert len(list((out / "hierarchy").glob("step_*.graphml"))) == 24
@@ -87,7 +88,7 @@ def test_aggregator_handles_are_materialised_on_request(day):
 
 def test_outputs_without_plots(day, tmp_path):
     _, base, ctrl, org = day
-    paths = org.write_outputs(tmp_path, ctrl, plots=False)
+    paths = write_organiser_outputs(org, tmp_path, ctrl, plots=False)
     assert not [p for p in paths if p.suffix == ".png"]
     write_comparison(base, ctrl, tmp_path, week_net_kw=np.zeros((1, base.n_steps, base.fleet.n_parks)), plots=False)
     assert not list((tmp_path / "aggregation").glob("*.png"))
@@ -101,13 +102,13 @@ def test_large_runs_export_only_the_top_levels(day):
 
     m = build_model(sc, GreedyFitnessPolicy(), org, handles=False)
     m.run(11)
-    G = org.hierarchy_graph(10, m.fleet.park_names)
+    G = hierarchy_graph(org, 10, m.fleet.park_names)
     assert G.graph["truncated"] is True and G.graph["lowest_level"] > 0
     assert G.number_of_nodes() <= 600 + len(m.fleet.park_names)
     tiny = make_decider(spec.model_copy(update={"graph_max_nodes": 10}), 1.0)
     m2 = build_model(sc, GreedyFitnessPolicy(), tiny, handles=False)
     m2.run(2)
-    S = tiny.hierarchy_graph(1, m2.fleet.park_names)
+    S = hierarchy_graph(tiny, 1, m2.fleet.park_names)
     assert S.graph["export"] == "summary" and S.number_of_nodes() == spec.max_levels + 2
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from aggregation.coalitions import PeriodTable, compact_labels, improve_joint, propose_groups
 from aggregation.hierarchy import ConvergenceMonitor, SelfOrganiser, make_decider
+from aggregation.outputs import hierarchy_graph
 from aggregation.policy import GreedyFitnessPolicy
 from aggregation.specs import AggregationSpec
 
@@ -216,7 +217,7 @@ def test_hierarchy_invariants_hold_every_period(sc560):
     sysdf = m.system_series()
     np.testing.assert_allclose([p["load_final_kw"] for p in per], sysdf["ac_kw"] + sysdf["ev_kw"], rtol=1e-5)
     assert any(r["coalitions"] > 0 for r in dec.org.level_rows if r["level"] == spec.max_levels)
-    G = dec.org.hierarchy_graph(10, m.fleet.park_names)
+    G = hierarchy_graph(dec.org, 10, m.fleet.park_names)
     ders = [n for n, d in G.nodes(data=True) if d["level"] == 0]
     assert len(ders) == m.fleet.count("ac") + m.fleet.count("ev")
     assert all(G.in_degree(n) == 1 for n in ders)

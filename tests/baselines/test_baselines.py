@@ -7,12 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
+from aggregation.coalitions import build_table
 from aggregation.policy import GreedyFitnessPolicy, RulePolicy
 from learners.baselines import (
     METHODS,
     LagrangianDecider,
     MIPDecider,
-    PeriodProblem,
+    PeriodTable,
     evaluate,
     make_method_decider,
     solve_mip,
@@ -24,17 +25,17 @@ from learners.baselines.mip import unit_classes
 EXACT = {"mip_rel_gap": 1e-9, "mip_abs_gap_kw": 1e-9}
 
 
-def random_problem(rng: np.random.Generator, n: int, n_parks: int, n_actions: int = 5) -> PeriodProblem:
+def random_problem(rng: np.random.Generator, n: int, n_parks: int, n_actions: int = 5) -> PeriodTable:
     cand = np.round(rng.uniform(0.0, 3.0, (n, n_actions)), 3)
     avail = rng.random((n, n_actions)) < 0.6
     avail[np.arange(n), rng.integers(0, n_actions, n)] = True
-    return PeriodProblem.from_arrays(
+    return PeriodTable.from_arrays(
         cand, avail, rng.uniform(0.0, 3.0, n), np.full(n, 3.0), g=float(rng.uniform(-0.3, 0.3)),
         park=rng.integers(0, n_parks, n), n_parks=n_parks,
     )
 
 
-def brute_force(problem: PeriodProblem) -> float:
+def brute_force(problem: PeriodTable) -> float:
     choices = [np.flatnonzero(row) for row in problem.avail]
     return min(problem.residual_kw(np.array(a)) for a in itertools.product(*choices))
 
@@ -54,7 +55,7 @@ def test_aggregated_equals_naive_with_repeated_classes() -> None:
     rng = np.random.default_rng(7)
     proto = random_problem(rng, n=6, n_parks=2)
     pick = rng.integers(0, 6, 60)  # 60 units drawn from 6 prototypes: at most 6 classes
-    problem = PeriodProblem.from_arrays(
+    problem = PeriodTable.from_arrays(
         proto.cand_kw[pick], proto.avail[pick], proto.prev_kw[pick], proto.p_max_kw[pick], g=proto.g,
         park=proto.park[pick], n_parks=2,
     )
@@ -81,11 +82,11 @@ def test_auto_formulation_by_size() -> None:
 def test_lagrangian_finds_known_optimal_price() -> None:
     # 20 identical two-level units (0 or 1 kW), usual 0: unit i switches on iff lambda < -w_i / 2.
     n, k = 20, 7
-    problem = PeriodProblem.from_arrays(
+    problem = PeriodTable.from_arrays(
         np.tile([0.0, 1.0], (n, 1)), np.ones((n, 2), bool), np.zeros(n), np.ones(n), g=k / n,
         usual=np.zeros(n, np.int64),
     )
-    assert problem.target_kw[0] == pytest.approx(k)
+    assert problem.group_target_kw[0] == pytest.approx(k)
     dec = LagrangianDecider(epsilon_kw=0.1).decide(problem)
     assert dec.converged and dec.residual_kw == pytest.approx(0.0, abs=1e-9)
     thresholds = np.sort(-unit_weights(n) / 2.0)[::-1]  # on when lambda < threshold
@@ -97,7 +98,7 @@ def test_lagrangian_finds_known_optimal_price() -> None:
 def test_lagrangian_response_is_not_bang_bang() -> None:
     # With the proximal spread, the park load moves in unit steps as the price sweeps.
     n = 50
-    problem = PeriodProblem.from_arrays(
+    problem = PeriodTable.from_arrays(
         np.tile([0.0, 1.0], (n, 1)), np.ones((n, 2), bool), np.zeros(n), np.ones(n), g=0.0,
         usual=np.zeros(n, np.int64),
     )
@@ -113,7 +114,7 @@ def test_forced_and_single_action_units_are_respected() -> None:
     forced = rng.random(n) < 0.4
     avail[forced, :2] = False  # forced charging: only full power
     g = -0.5  # target far below the usual load: every method wants to shed
-    problem = PeriodProblem.from_arrays(cand, avail, np.full(n, 7.0), np.full(n, 7.0), g=g,
+    problem = PeriodTable.from_arrays(cand, avail, np.full(n, 7.0), np.full(n, 7.0), g=g,
                                         usual=np.full(n, 2, np.int64))
     for act in (solve_mip(problem, **EXACT)[0], problem.join(LagrangianDecider().decide(problem).actions)):
         assert problem.avail[np.arange(n), act].all()
@@ -132,21 +133,18 @@ def small_model():
 
 
 def test_target_is_the_organisers_coalition_target(small_model) -> None:
-    from aggregation.coalitions import build_table
-
     _, model = small_model
     views = model.views(model.context(10))
-    problem = PeriodProblem.from_views(views)
     table = build_table(views)
     per_unit = table.target_kw(table.prev_kw, table.p_max_kw)
-    np.testing.assert_allclose(problem.target_kw, np.bincount(table.park, weights=per_unit, minlength=problem.n_parks))
+    np.testing.assert_allclose(table.group_target_kw, np.bincount(table.park, weights=per_unit, minlength=table.n_parks))
 
 
 def test_methods_on_a_real_period(small_model) -> None:
     sc, model = small_model
     ctx = model.context(10)
     # The deciders apply the self-organiser's comfort rule by default; score against the same problem.
-    problem = PeriodProblem.from_views(model.views(ctx), comfort_guard_c=COMFORT_GUARD_C)
+    problem = build_table(model.views(ctx), COMFORT_GUARD_C)
     usual = problem.residual_kw(problem.usual)
     kw = {"mip": {"node_limit": 2000, "time_limit_s": 60.0}, "lagrangian": {}}
     results = {}
@@ -173,15 +171,17 @@ def test_methods_on_a_real_period(small_model) -> None:
 
 
 def test_evaluate_sanitises_like_the_model() -> None:
-    problem = PeriodProblem.from_arrays(
+    problem = PeriodTable.from_arrays(
         [[0.0, 1.0], [0.0, 2.0]], [[True, True], [True, False]], [0.0, 0.0], [1.0, 2.0], g=0.0, usual=[0, 0]
     )
     assert problem.residual_kw(problem.sanitize(np.array([1, 1]))) == pytest.approx(1.0)  # unit 1 falls back to 0
 
 
 def test_quantisation_is_opt_in() -> None:
-    from aggregation.fleet import _draw_ac, _draw_ev
-    from aggregation.specs import ACSpec, EVSpec
+    from aggregation.kinds.ac import ACSpec
+    from aggregation.kinds.ac import draw_ac as _draw_ac
+    from aggregation.kinds.ev import EVSpec
+    from aggregation.kinds.ev import draw_ev as _draw_ev
 
     plain = _draw_ac(ACSpec(count=200), 0, 200, np.random.default_rng(1))
     same = _draw_ac(ACSpec(count=200, parameter_levels=None), 0, 200, np.random.default_rng(1))

@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from aggregation.coalitions import build_table
 from learners.baselines import LagrangianDecider, MIPDecider
-from learners.baselines.common import PeriodProblem
 from scenarios.runner import build_model
 from scenarios.schema import load
 
@@ -30,7 +30,7 @@ def test_guarded_air_conditioners_never_shed_below_their_usual_power():
 
 def test_guard_only_removes_options():
     _, views = _views_at_10()
-    free = PeriodProblem.from_views(views, comfort_guard_c=0.0)
-    ruled = PeriodProblem.from_views(views, comfort_guard_c=0.5)
+    free = build_table(views, 0.0)
+    ruled = build_table(views, 0.5)
     assert (ruled.avail <= free.avail).all() and ruled.avail.sum() < free.avail.sum()
     assert ruled.avail[np.arange(len(ruled.usual)), ruled.usual].all()
