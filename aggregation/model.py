@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
 import pandas as pd
+from mesa.agent import AgentSet
 
 from .agents import KindGroup, create_handles
 from .fleet import Fleet, build_fleet
@@ -50,8 +50,16 @@ class SystemSignal:
 Decider = Callable[..., dict[str, np.ndarray]]
 
 
-def policy_decider(views: dict[str, KindView], policy: Policy) -> dict[str, np.ndarray]:
-    """Default decider: one batched policy call per kind, no aggregation."""
+def policy_decider(views: dict[str, KindView], policy: Policy, *, targets=None) -> dict[str, np.ndarray]:
+    """Default decider: one batched policy call per kind, no aggregation.
+
+    Raises:
+        ValueError: VPP targets were given; a plain policy cannot aim at them (use the
+            self-organiser or an optimisation baseline).
+    """
+    if targets is not None:
+        raise ValueError("VPP targets need a decider that aims at them (self-organisation, mip, lagrangian); "
+                         "the plain policy decider cannot")
     return {kind: np.asarray(policy.act(view)) for kind, view in views.items()}
 
 
@@ -230,7 +238,6 @@ class VppModel(mesa.Model):
                 for n in self.controllable]
         fit = np.concatenate(fits) if fits else np.zeros(0)
         columns = {**consumers, "base_kw": base_kw, **generators}
-        dc = self.datacollector
         for p in range(f.n_parks):
             row = {"step": k, "park": f.park_names[p]}
             row.update({c: float(v[p]) for c, v in columns.items()})
