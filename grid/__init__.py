@@ -10,8 +10,17 @@ Typical use::
 See ``docs/grid.md`` for the data sources and the LP formulation.
 """
 
-from grid.backend import AcCheck, GridBackend, PandapowerBackend, PtdfBackend
+from grid.backend import (
+    AcCheck,
+    GridBackend,
+    LightsimBackend,
+    NetworkRefused,
+    PandapowerBackend,
+    check_network,
+)
+from grid.bound import BoundInfeasible, BoundResult, FlexEnvelope, uptake_bound
 from grid.cases import CASE_NAMES, GridCase, RenewableUnit, ThermalUnit, build_case, make_case
+from grid.cef import CarbonFlow, dispatch_carbon_flow, nodal_zero_carbon_index
 from grid.dispatch import (
     DEFAULT_DAY_OF_YEAR,
     DEFAULT_WEATHER_FILE,
@@ -21,7 +30,7 @@ from grid.dispatch import (
     dispatch_day,
     renewable_availability,
 )
-from grid.experiment import parks_to_bus_mw, plot_uptake, uptake_sweep
+from grid.experiment import bound_share, parks_to_bus_mw, plot_uptake, uptake_sweep
 from grid.metrics import Comparison, DispatchMetrics, compare_dispatch, dispatch_metrics, metrics_table
 
 __all__ = [
@@ -37,7 +46,17 @@ __all__ = [
     "GridBackend",
     "GridCase",
     "PandapowerBackend",
-    "PtdfBackend",
+    "LightsimBackend",
+    "NetworkRefused",
+    "check_network",
+    "BoundInfeasible",
+    "BoundResult",
+    "FlexEnvelope",
+    "uptake_bound",
+    "CarbonFlow",
+    "dispatch_carbon_flow",
+    "nodal_zero_carbon_index",
+    "bound_share",
     "RenewableUnit",
     "ThermalUnit",
     "build_case",

@@ -2,11 +2,15 @@
 
 Two backends implement :class:`GridBackend` for a pandapower net:
 
-* :class:`PtdfBackend` (fast, default): DC flows by the PTDF matrix from
-  ``pandapower.pypower.makePTDF``; the AC check solves all periods at once by a batched
-  Newton-Raphson on pandapower's own admittance matrices (Ybus, Yf, Yt of the internal ppc).
+* :class:`LightsimBackend` (default): DC flows by the PTDF
+  matrix (``pandapower.pypower.makePTDF`` on pandapower's own DC model); the AC check runs all
+  periods in one lightsim2grid ``TimeSeriesCPP`` batch built by ``init_from_pandapower``.
 * :class:`PandapowerBackend` (reference): ``pandapower.rundcpp`` per period for DC flows and
   ``pandapower.runpp`` with ``recycle`` per period for the AC check.
+
+Both refuse, before solving, nets they cannot handle (:func:`check_network`): the message names the
+element and the reason. Out-of-service lines/transformers/buses, parallel branches and cut-off buses
+without elements are supported.
 
 Array conventions: buses in ``net.bus.index`` order; branches are lines then transformers in
 ``net.line`` / ``net.trafo`` index order; flows are measured at the from/hv end, positive leaving it.
@@ -24,11 +28,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandapower as pp
 import pandas as pd
-from pandapower.pypower.idx_brch import F_BUS, T_BUS
-from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE, REF, VA
-from pandapower.pypower.idx_gen import GEN_BUS, GEN_STATUS, VG
-from pandapower.pypower.makeBdc import makeBdc
+import scipy.sparse as sp
+from pandapower.pypower.idx_brch import BR_STATUS, F_BUS, T_BUS
+from pandapower.pypower.idx_bus import BUS_I
 from pandapower.pypower.makePTDF import makePTDF
+from scipy.sparse.csgraph import connected_components
 
 SQRT3 = float(np.sqrt(3.0))
 
@@ -130,26 +134,232 @@ def _quiet_pandapower():
         log.setLevel(level)
 
 
-def _prepare_net(net: pp.pandapowerNet) -> pp.pandapowerNet:
+class NetworkRefused(ValueError):
+    """The net cannot be dispatched; the message names the element and the reason."""
+
+
+# Element tables whose rows would carry flows outside the lines-then-trafos branch arrays.
+_UNSUPPORTED_TABLES = (
+    "trafo3w",
+    "impedance",
+    "dcline",
+    "ward",
+    "xward",
+    "tcsc",
+    "svc",
+    "ssc",
+    "vsc",
+    "switch",
+)
+_ELEMENT_TABLES = ("load", "sgen", "gen", "ext_grid", "storage", "shunt")
+
+
+@dataclass(frozen=True)
+class NetworkTopology:
+    """What :func:`check_network` learnt about a net.
+
+    Attributes:
+        ref_bus: pandapower index of the reference (in-service ext_grid) bus.
+        live: (n_bus,) bool, in ``net.bus.index`` order: buses connected to the reference bus.
+        branch_in_service: (n_line,) bool, lines then trafos, in service with both ends live.
+        dropped_buses: pandapower indices of buses without any element that are cut off (dropped).
+    """
+
+    ref_bus: int
+    live: np.ndarray
+    branch_in_service: np.ndarray
+    dropped_buses: tuple[int, ...]
+
+
+def _elements_at(net: pp.pandapowerNet, buses: set[int]) -> list[str]:
+    out = []
+    for table in _ELEMENT_TABLES:
+        frame = net[table]
+        if len(frame) == 0:
+            continue
+        hit = frame[frame.in_service.astype(bool) & frame.bus.isin(buses)]
+        for idx, row in hit.iterrows():
+            name = row.get("name")
+            label = f" ({name!r})" if isinstance(name, str) and name else ""
+            out.append(f"{table} {idx}{label} at bus {int(row.bus)}")
+    return out
+
+
+def check_network(net: pp.pandapowerNet) -> NetworkTopology:
+    """Validate a net for the DC dispatch and the backends, before anything is solved.
+
+    Accepted: out-of-service lines, transformers, buses and elements; parallel branches (several
+    lines between the same buses, or ``parallel > 1``); buses cut off from the reference that carry
+    no in-service element (dropped: NaN voltages, zero flows on their branches).
+
+    Args:
+        net: pandapower net.
+
+    Returns:
+        The :class:`NetworkTopology` (reference bus, live buses, in-service branches).
+
+    Raises:
+        NetworkRefused: with the element and the reason, for: no or several in-service ext_grids,
+            an ext_grid or a gen marked ``slack`` besides it, elements of an unsupported kind
+            (3-winding transformers, impedances, DC lines, wards, switches, FACTS), an in-service
+            element on an out-of-service bus or on a bus not connected to the reference bus by
+            in-service lines/transformers, or a branch with a non-positive or missing impedance.
+    """
+    for table in _UNSUPPORTED_TABLES:
+        if table in net and len(net[table]) > 0:
+            raise NetworkRefused(
+                f"net has {len(net[table])} {table} element(s) (first: {table} {net[table].index[0]}); "
+                f"{table} is not supported by the grid backends (only lines and 2-winding transformers)"
+            )
+    ext = net.ext_grid[net.ext_grid.in_service.astype(bool)]
+    if len(ext) != 1:
+        where = ", ".join(f"ext_grid {i} at bus {int(b)}" for i, b in ext.bus.items()) or "none"
+        raise NetworkRefused(
+            f"net has {len(ext)} in-service ext_grids ({where}); the DC dispatch needs exactly one "
+            "reference bus: keep one ext_grid and model the others as gen elements"
+        )
+    if "slack" in net.gen and len(net.gen):
+        slack = net.gen[net.gen.slack.fillna(False).astype(bool) & net.gen.in_service.astype(bool)]
+        if len(slack):
+            raise NetworkRefused(
+                f"gen {slack.index[0]} at bus {int(slack.bus.iloc[0])} is marked slack besides ext_grid "
+                f"{ext.index[0]}; the DC dispatch needs exactly one reference bus"
+            )
+    bus_index = net.bus.index.to_numpy()
+    pos = pd.Series(np.arange(len(bus_index)), index=bus_index)
+    ref_bus = int(ext.bus.iloc[0])
+    bus_on = net.bus.in_service.to_numpy(dtype=bool)
+    if not bus_on[pos[ref_bus]]:
+        raise NetworkRefused(f"ext_grid {ext.index[0]} sits on out-of-service bus {ref_bus}")
+    ends = [
+        (net.line.from_bus.to_numpy(), net.line.to_bus.to_numpy(), net.line.in_service.to_numpy(dtype=bool)),
+        (net.trafo.hv_bus.to_numpy(), net.trafo.lv_bus.to_numpy(), net.trafo.in_service.to_numpy(dtype=bool)),
+    ]
+    f = pos[np.concatenate([e[0] for e in ends])].to_numpy()
+    t = pos[np.concatenate([e[1] for e in ends])].to_numpy()
+    on = np.concatenate([e[2] for e in ends]) & bus_on[f] & bus_on[t]
+    _check_impedances(net, on)
+    n = len(bus_index)
+    graph = sp.coo_matrix((np.ones(int(on.sum())), (f[on], t[on])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    live = bus_on & (label == label[pos[ref_bus]])
+    dead = {int(b) for b in bus_index[~live]}
+    stranded = _elements_at(net, dead)
+    if stranded:
+        first = stranded[0]
+        bus = int(first.rsplit(" ", 1)[1])
+        why = (
+            "is out of service"
+            if not bus_on[pos[bus]]
+            else f"is not connected to the reference bus {ref_bus} by any in-service line or transformer"
+        )
+        raise NetworkRefused(
+            f"bus {bus} {why} but has in-service elements: {', '.join(stranded)}; "
+            "connect the bus, or take those elements out of service"
+        )
+    return NetworkTopology(ref_bus, live, on & live[f], tuple(sorted(dead)))
+
+
+def _check_impedances(net: pp.pandapowerNet, on: np.ndarray) -> None:
+    nl = len(net.line)
+    x = (net.line.x_ohm_per_km * net.line.length_km).to_numpy(dtype=float)
+    for k in np.flatnonzero(on[:nl] & ~(np.abs(np.nan_to_num(x)) > 0)):
+        idx = net.line.index[k]
+        raise NetworkRefused(
+            f"line {idx} (buses {int(net.line.from_bus.iat[k])}-{int(net.line.to_bus.iat[k])}) has reactance "
+            f"{x[k]} ohm: a DC power flow needs a non-zero reactance (use a bus-bus connection instead)"
+        )
+    vk = net.trafo.vk_percent.to_numpy(dtype=float)
+    for k in np.flatnonzero(on[nl:] & ~(np.nan_to_num(vk) > 0)):
+        raise NetworkRefused(
+            f"trafo {net.trafo.index[k]} has vk_percent {vk[k]}: a DC power flow needs vk > 0"
+        )
+
+
+def check_ratings(net: pp.pandapowerNet) -> None:
+    """Refuse in-service branches whose thermal rating is missing (NaN) or not positive.
+
+    Raises:
+        NetworkRefused: naming the line or trafo and the offending column.
+    """
+    for table, cols in (("line", ("max_i_ka", "df", "parallel")), ("trafo", ("sn_mva", "df", "parallel"))):
+        frame = net[table]
+        if len(frame) == 0:
+            continue
+        live = frame[frame.in_service.astype(bool)]
+        for col in cols:
+            values = live[col].to_numpy(dtype=float) if col in live else np.ones(len(live))
+            bad = ~(values > 0)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                ends = ("from_bus", "to_bus") if table == "line" else ("hv_bus", "lv_bus")
+                raise NetworkRefused(
+                    f"{table} {live.index[k]} (buses {int(live[ends[0]].iat[k])}-{int(live[ends[1]].iat[k])}) "
+                    f"has {col}={values[k]}: its thermal rating is "
+                    f"{'missing' if np.isnan(values[k]) else 'not positive'}; set a rating (or take it out "
+                    "of service)"
+                )
+
+
+def _prepare_net(net: pp.pandapowerNet) -> tuple[pp.pandapowerNet, NetworkTopology]:
     net = copy.deepcopy(net)
-    if len(net.ext_grid) != 1:
-        raise ValueError("backends need exactly one ext_grid")
-    return net
+    return net, check_network(net)
 
 
-def _branch_positions(net: pp.pandapowerNet) -> np.ndarray:
-    """ppci branch row of each line then trafo."""
-    lookup = net._pd2ppc_lookups["branch"]
+def dc_model(net: pp.pandapowerNet, topo: NetworkTopology | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """PTDF and zero-injection flows of a net, in pandapower bus and branch order.
+
+    The B matrices come from pandapower's own model (``makeBdc`` on the ppc that ``rundcpp`` builds,
+    with its reactances, tap ratios and phase shifts); out-of-service branches and cut-off buses are
+    removed before ``makePTDF``, so their rows/columns are zero.
+
+    Args:
+        net: pandapower net (not modified).
+        topo: result of :func:`check_network` (computed when None).
+
+    Returns:
+        ptdf (n_line, n_bus) in MW/MW with the ext_grid bus as reference, and flow_offset_mw (n_line,)
+        (flows at zero injection, from phase shifters).
+    """
+    topo = topo if topo is not None else check_network(net)
+    net = copy.deepcopy(net)
+    for element in ("load", "sgen", "gen", "storage"):
+        if len(net[element]):
+            net[element]["p_mw"] = 0.0
+    with _quiet_pandapower():
+        pp.rundcpp(net)
+    ppc = net._ppc
+    lookup = net._pd2ppc_lookups
+    bus_ppc = lookup["bus"][net.bus.index.to_numpy()]
     rows = []
     for element in ("line", "trafo"):
-        n = len(net[element])
-        if n == 0:
+        if len(net[element]) == 0:
             continue
-        start, stop = lookup[element]
-        if stop - start != n:
-            raise ValueError(f"out-of-service {element}s are not supported by the backends")
+        start, stop = lookup["branch"][element]
+        if stop - start != len(net[element]):
+            raise NetworkRefused(f"pandapower's ppc lost {element} rows; cannot map branches")
         rows.append(np.arange(start, stop))
-    return np.concatenate(rows) if rows else np.zeros(0, dtype=int)
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=int)
+    n_line, n_bus = len(rows), len(bus_ppc)
+    live_ppc = np.unique(bus_ppc[topo.live])
+    renum = np.full(ppc["bus"].shape[0], -1)
+    renum[live_ppc] = np.arange(len(live_ppc))
+    branch = ppc["branch"][rows[topo.branch_in_service]].copy()
+    branch[:, F_BUS] = renum[branch[:, F_BUS].real.astype(int)]
+    branch[:, T_BUS] = renum[branch[:, T_BUS].real.astype(int)]
+    branch[:, BR_STATUS] = 1.0
+    bus = ppc["bus"][live_ppc].copy()
+    bus[:, BUS_I] = np.arange(len(live_ppc))
+    ref = int(renum[lookup["bus"][topo.ref_bus]])
+    ptdf = np.zeros((n_line, n_bus))
+    if len(branch):
+        sub = makePTDF(float(ppc["baseMVA"]), bus.real, branch.real, slack=ref)
+        cols = np.flatnonzero(topo.live)
+        ptdf[np.ix_(np.flatnonzero(topo.branch_in_service), cols)] = sub[:, renum[bus_ppc[cols]]]
+    ptdf[np.abs(ptdf) < 1e-13] = 0.0
+    flows = np.r_[net.res_line.p_from_mw.to_numpy(), net.res_trafo.p_hv_mw.to_numpy()]
+    offset = np.where(topo.branch_in_service, np.nan_to_num(flows), 0.0)
+    return np.ascontiguousarray(ptdf), offset
 
 
 def _monitored_buses(net: pp.pandapowerNet) -> np.ndarray:
@@ -163,225 +373,227 @@ def _limits(net: pp.pandapowerNet) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(lo, nan=0.94), np.nan_to_num(hi, nan=1.06)
 
 
-class PtdfBackend:
-    """PTDF DC flows and batched Newton-Raphson AC check (see module docstring).
+class _PtdfDc:
+    """DC flows by the PTDF of :func:`dc_model` (shared by the backends)."""
 
-    Args:
-        net: pandapower net (copied). All loads must be constant-power.
-        tolerance_pu: Newton-Raphson mismatch tolerance (per unit on ``net.sn_mva``), as pandapower.
-        max_iteration: Newton-Raphson iteration limit, as pandapower's default for ``runpp``.
-    """
-
-    def __init__(self, net: pp.pandapowerNet, tolerance_pu: float = 1e-8, max_iteration: int = 10) -> None:
-        self.net = _prepare_net(net)
-        self.tolerance_pu = tolerance_pu
-        self.max_iteration = max_iteration
-        self.n_bus = len(self.net.bus)
-        self.n_line = len(self.net.line) + len(self.net.trafo)
-        self._build_dc()
-        self._build_ac()
-
-    def _build_dc(self) -> None:
-        net = copy.deepcopy(self.net)
-        for element in ("load", "sgen", "gen"):
-            net[element]["p_mw"] = 0.0
-        with _quiet_pandapower():
-            pp.rundcpp(net)
-        ppci = net._ppc["internal"]
-        ref = np.flatnonzero(ppci["bus"][:, BUS_TYPE] == REF)
-        if len(ref) != 1:
-            raise ValueError(f"expected one reference bus, found {len(ref)}")
-        ptdf = makePTDF(ppci["baseMVA"], ppci["bus"], ppci["branch"], slack=int(ref[0]))
-        bus_pos = net._pd2ppc_lookups["bus"][net.bus.index.to_numpy()]
-        self.ptdf = np.ascontiguousarray(ptdf[_branch_positions(net)][:, bus_pos])
-        # DC flow is affine in the injections: keep the zero-injection flows (shunts, phase shifters).
-        self.flow_offset_mw = np.r_[net.res_line.p_from_mw.to_numpy(), net.res_trafo.p_hv_mw.to_numpy()]
-
-    def _build_ac(self) -> None:
-        net = copy.deepcopy(self.net)
-        try:
-            pp.runpp(net, numba=False)
-        except pp.LoadflowNotConverged:
-            # Only the admittance matrices are needed here: retry with generators sharing the load.
-            share = net.load.p_mw.sum() / max(net.gen.max_p_mw.sum() + net.ext_grid.max_p_mw.sum(), 1e-9)
-            net.gen["p_mw"] = net.gen.max_p_mw * share
-            try:
-                pp.runpp(net, numba=False)
-            except pp.LoadflowNotConverged as err:
-                raise ValueError(
-                    "the base AC power flow of the net does not converge; "
-                    "PtdfBackend needs it to build the admittance matrices"
-                ) from err
-        ppci = net._ppc["internal"]
-        self._base_mva = float(ppci["baseMVA"])
-        self._ybus = np.asarray(ppci["Ybus"].todense())
-        self._yf = np.asarray(ppci["Yf"].todense())
-        self._yt = np.asarray(ppci["Yt"].todense())
-        self._ref = np.asarray(ppci["ref"], dtype=int)
-        self._pv = np.asarray(ppci["pv"], dtype=int)
-        self._pq = np.asarray(ppci["pq"], dtype=int)
-        self._pvpq = np.r_[self._pv, self._pq]
-        # Start like pandapower's init="dc": set-point magnitudes at PV/ref buses, 1.0 elsewhere, DC angles.
-        bus = ppci["bus"]
-        self._vm0 = np.ones(len(bus))
-        gen = ppci["gen"]
-        on = gen[:, GEN_STATUS].real > 0
-        self._vm0[gen[on, GEN_BUS].real.astype(int)] = gen[on, VG].real
-        self._va_ref = np.radians(bus[self._ref, VA].real)
-        bbus, _, pbusinj, _, _ = makeBdc(bus, ppci["branch"])
-        nonref = np.setdiff1d(np.arange(len(bus)), self._ref)
-        self._nonref = nonref
-        self._b_inv = np.linalg.inv(np.asarray(bbus.todense())[np.ix_(nonref, nonref)])
-        self._pbusinj = np.asarray(pbusinj, dtype=float).ravel()
-        n_int = self._ybus.shape[0]
-        lookup = net._pd2ppc_lookups["bus"]
-        self._bus_pos = lookup[net.bus.index.to_numpy()]
-        if n_int != self.n_bus:
-            raise ValueError("isolated or out-of-service buses are not supported by PtdfBackend")
-
-        def incidence(element: str) -> np.ndarray:
-            table = net[element]
-            m = np.zeros((len(table), n_int))
-            live = table.in_service.to_numpy(dtype=bool)
-            scaling = table.scaling.to_numpy(dtype=float) if "scaling" in table else np.ones(len(table))
-            m[np.arange(len(table))[live], lookup[table.bus.to_numpy()[live]]] = scaling[live]
-            return m
-
-        self._c_gen, self._c_sgen, self._c_load = incidence("gen"), incidence("sgen"), incidence("load")
-        branch = ppci["branch"]
-        rows = _branch_positions(net)
-        self._f = branch[rows, F_BUS].real.astype(int)
-        self._t = branch[rows, T_BUS].real.astype(int)
-        self._yf, self._yt = self._yf[rows], self._yt[rows]
-        base_kv = ppci["bus"][:, BASE_KV]
-        # loading = 100 * max over ends of |S_end| / vm_end * k_end (pandapower's definitions)
-        line, trafo = net.line, net.trafo
-        i_max = (line.max_i_ka * line.df * line.parallel).to_numpy(dtype=float)
-        nl = len(line)
-        k_f = np.zeros(self.n_line)
-        k_t = np.zeros(self.n_line)
-        k_f[:nl] = 1.0 / (SQRT3 * base_kv[self._f[:nl]] * i_max)
-        k_t[:nl] = 1.0 / (SQRT3 * base_kv[self._t[:nl]] * i_max)
-        denom = (trafo.sn_mva * trafo.parallel * trafo.df).to_numpy(dtype=float)
-        k_f[nl:] = trafo.vn_hv_kv.to_numpy(dtype=float) / (base_kv[self._f[nl:]] * denom)
-        k_t[nl:] = trafo.vn_lv_kv.to_numpy(dtype=float) / (base_kv[self._t[nl:]] * denom)
-        self._k_f, self._k_t = k_f, k_t
-        self.vm_min_pu, self.vm_max_pu = _limits(net)
-        self.monitored_bus = _monitored_buses(net)
+    n_bus: int
+    ptdf: np.ndarray
+    flow_offset_mw: np.ndarray
 
     def dc_flows_mw(self, injections_mw: np.ndarray) -> np.ndarray:
-        """DC branch flows (T, n_line) for bus injections (T, n_bus)."""
+        """DC branch flows (T, n_line) in MW for bus injections (T, n_bus) in MW.
+
+        ``flows = injections @ PTDF.T + flow_offset``; the reference bus absorbs any imbalance and
+        injections at dropped buses are ignored (as ``rundcpp``).
+
+        Raises:
+            ValueError: wrong number of columns.
+        """
         inj = np.atleast_2d(np.asarray(injections_mw, dtype=float))
         if inj.shape[1] != self.n_bus:
             raise ValueError(f"injections must have {self.n_bus} columns, got shape {inj.shape}")
         return inj @ self.ptdf.T + self.flow_offset_mw[None, :]
 
-    def _sbus(self, gen_p_mw, sgen_p_mw, load_p_mw, load_q_mvar) -> np.ndarray:
-        p = gen_p_mw @ self._c_gen + sgen_p_mw @ self._c_sgen - load_p_mw @ self._c_load
-        q = -load_q_mvar @ self._c_load
-        return (p + 1j * q) / self._base_mva
 
-    def _jacobian(self, v: np.ndarray, i_bus: np.ndarray) -> np.ndarray:
-        y = self._ybus[None, :, :]
-        vn = v / np.abs(v)
-        diag_i = np.zeros_like(y, shape=(len(v),) + self._ybus.shape)
-        idx = np.arange(self._ybus.shape[0])
-        diag_i[:, idx, idx] = i_bus
-        ds_dvm = v[:, :, None] * np.conj(y * vn[:, None, :])
-        ds_dvm[:, idx, idx] += np.conj(i_bus) * vn
-        ds_dva = 1j * v[:, :, None] * np.conj(diag_i - y * v[:, None, :])
-        pvpq, pq = self._pvpq, self._pq
-        top = np.concatenate([ds_dva[:, pvpq][:, :, pvpq].real, ds_dvm[:, pvpq][:, :, pq].real], axis=2)
-        bottom = np.concatenate([ds_dva[:, pq][:, :, pvpq].imag, ds_dvm[:, pq][:, :, pq].imag], axis=2)
-        return np.concatenate([top, bottom], axis=1)
+def _merge_parallel(net: pp.pandapowerNet) -> None:
+    """Replace ``parallel = n`` by one equivalent branch (lightsim2grid refuses the column)."""
+    n = net.line.parallel.to_numpy(dtype=float)
+    if np.any(n != 1):
+        for col in ("r_ohm_per_km", "x_ohm_per_km"):
+            net.line[col] = net.line[col] / n
+        for col in ("c_nf_per_km", "g_us_per_km", "max_i_ka"):
+            if col in net.line:
+                net.line[col] = net.line[col] * n
+        net.line["parallel"] = 1
+    n = net.trafo.parallel.to_numpy(dtype=float)
+    if np.any(n != 1):
+        net.trafo["sn_mva"] = net.trafo.sn_mva * n
+        net.trafo["pfe_kw"] = net.trafo.pfe_kw * n
+        net.trafo["parallel"] = 1
 
-    def _solve_batch(self, jac: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Newton steps for a stack of systems; returns (steps, ok) with ok False for singular ones."""
-        try:
-            return np.linalg.solve(jac, rhs[..., None])[..., 0], np.ones(len(jac), dtype=bool)
-        except np.linalg.LinAlgError:
-            steps = np.zeros_like(rhs)
-            ok = np.ones(len(jac), dtype=bool)
-            for k in range(len(jac)):
-                try:
-                    steps[k] = np.linalg.solve(jac[k], rhs[k])
-                except np.linalg.LinAlgError:
-                    ok[k] = False
-            return steps, ok
+
+class LightsimBackend(_PtdfDc):
+    """Default backend: PTDF DC flows and a lightsim2grid ``TimeSeriesCPP`` AC check.
+
+    The AC model is ``lightsim2grid.network.init_from_pandapower(net, pp_orig_file="pandapower_v3")``
+    (pandapower 3 transformer equations); all periods go to one ``TimeSeriesCPP`` batch
+    (Newton-Raphson with KLU, each period starting from the previous solution). lightsim2grid stops a
+    batch at its first failed period; the batch is then restarted after it from the flat start, so a
+    failed period is reported (NaN, cause) and the later ones are solved as if alone.
+
+    Args:
+        net: pandapower net (copied); loads constant-power.
+        tolerance_pu: Newton-Raphson mismatch tolerance (pu on ``net.sn_mva``).
+        max_iteration: Newton-Raphson iteration limit (pandapower's default 10).
+
+    Raises:
+        NetworkRefused: see :func:`check_network`.
+    """
+
+    def __init__(self, net: pp.pandapowerNet, tolerance_pu: float = 1e-8, max_iteration: int = 10) -> None:
+        from lightsim2grid.algorithm import AlgorithmType
+        from lightsim2grid.lightsim2grid_cpp import TimeSeriesCPP
+        from lightsim2grid.network import init_from_pandapower
+
+        self.net, self.topology = _prepare_net(net)
+        self.tolerance_pu = tolerance_pu
+        self.max_iteration = max_iteration
+        self.n_bus = len(self.net.bus)
+        self.n_line = len(self.net.line) + len(self.net.trafo)
+        self.ptdf, self.flow_offset_mw = dc_model(self.net, self.topology)
+        ac = copy.deepcopy(self.net)
+        ac.bus.loc[list(self.topology.dropped_buses), "in_service"] = False
+        n_l = len(ac.line)
+        ac.line["in_service"] = self.topology.branch_in_service[:n_l]
+        ac.trafo["in_service"] = self.topology.branch_in_service[n_l:]
+        ac.ext_grid = ac.ext_grid[ac.ext_grid.in_service.astype(bool)]
+        _merge_parallel(ac)
+        # The batch's base case ("n" power flow on the model's own injections) must converge:
+        # let the generators share the load.
+        if "max_p_mw" in ac.gen and len(ac.gen):
+            cap = np.nan_to_num(ac.gen.max_p_mw.to_numpy(dtype=float))
+            ext_cap = (
+                np.nansum(ac.ext_grid.max_p_mw.to_numpy(dtype=float)) if "max_p_mw" in ac.ext_grid else 0.0
+            )
+            share = ac.load.p_mw.sum() / max(cap.sum() + ext_cap, 1e-9)
+            ac.gen["p_mw"] = cap * float(np.clip(share, 0.0, 1.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._model = init_from_pandapower(ac, pp_orig_file="pandapower_v3")
+        self._ts_class, self._nr_klu = TimeSeriesCPP, AlgorithmType.NR_KLU
+        # One batch object per number of rows: lightsim2grid fixes it at the first modify_* call and
+        # keeps the base case (admittance matrix, factorisation pattern) between calls.
+        self._batches: dict[int, object] = {}
+        self._n_gen_ls = len(self._model.get_generators())
+        idx = self.net.bus.index.to_numpy()
+        # lightsim2grid numbers buses in sorted pandapower index order
+        self._ls_bus = np.searchsorted(np.sort(idx), idx)
+        self._live = self.topology.live
+        vm0 = np.ones(len(idx))  # start: set-point magnitudes at voltage-controlled buses, flat angles
+        for table in ("gen", "ext_grid"):
+            on = ac[table][ac[table].in_service.astype(bool)]
+            vm0[np.searchsorted(np.sort(idx), on.bus.to_numpy())] = on.vm_pu.to_numpy()
+        self._v0 = vm0.astype(complex)
+        self._scale = {
+            e: (self.net[e].scaling.to_numpy(dtype=float) if "scaling" in self.net[e] else 1.0)
+            for e in ("sgen", "load")
+        }
+        vn = self.net.bus.vn_kv
+        line, trafo = self.net.line, self.net.trafo
+        i_max = (line.max_i_ka * line.df * line.parallel).to_numpy(dtype=float)
+        vf = np.r_[vn.reindex(line.from_bus).to_numpy(), vn.reindex(trafo.hv_bus).to_numpy()]
+        vt = np.r_[vn.reindex(line.to_bus).to_numpy(), vn.reindex(trafo.lv_bus).to_numpy()]
+        denom = (trafo.sn_mva * trafo.parallel * trafo.df).to_numpy(dtype=float)
+        # loading (%) = 100 x max over ends of |S_end| / (vm_end x k_end) (pandapower's definitions)
+        with np.errstate(divide="ignore"):
+            self._k_f = np.r_[
+                1.0 / (SQRT3 * vf[: len(line)] * i_max), trafo.vn_hv_kv.to_numpy() / (vf[len(line) :] * denom)
+            ]
+            self._k_t = np.r_[
+                1.0 / (SQRT3 * vt[: len(line)] * i_max), trafo.vn_lv_kv.to_numpy() / (vt[len(line) :] * denom)
+            ]
+        pos = {b: k for k, b in enumerate(idx)}
+        self._f = np.array(
+            [pos[b] for b in np.r_[line.from_bus.to_numpy(), trafo.hv_bus.to_numpy()]], dtype=int
+        )
+        self._t = np.array(
+            [pos[b] for b in np.r_[line.to_bus.to_numpy(), trafo.lv_bus.to_numpy()]], dtype=int
+        )
+        shunt = (
+            self.net.shunt[self.net.shunt.in_service.astype(bool)] if len(self.net.shunt) else self.net.shunt
+        )
+        self._shunt_p_mw = np.zeros(len(idx))
+        if len(shunt):
+            np.add.at(
+                self._shunt_p_mw, [pos[b] for b in shunt.bus], (shunt.p_mw * shunt.step).to_numpy(float)
+            )
+        self.vm_min_pu, self.vm_max_pu = _limits(self.net)
+        self.monitored_bus = _monitored_buses(self.net)
+
+    def _run_batch(
+        self, gen, sgen, lp, lq
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        ts = self._batches.get(gen.shape[0])
+        if ts is None:
+            ts = self._ts_class(self._model)
+            if self._nr_klu in ts.available_default_algorithms():
+                ts.change_algorithm(self._nr_klu)
+            ts.compute_gen_results = True
+            self._batches[gen.shape[0]] = ts
+        ts.modify_gen_p(gen)
+        ts.modify_sgen_p(sgen)
+        ts.modify_load_p(lp)
+        ts.modify_load_q(lq)
+        ts.compute(self._v0.copy(), int(self.max_iteration), float(self.tolerance_pu))
+        ok = np.asarray(ts.converged_mask(), dtype=bool)
+        v = np.asarray(ts.get_voltages())
+        branch = np.asarray(ts.compute_branch_results())
+        gen_p = np.asarray(ts.get_gen_results())[..., 0] if ok.any() else np.zeros((len(ok), gen.shape[1]))
+        iters = np.asarray(ts.get_row_nb_iter()).ravel()
+        return ok, v, branch, gen_p, iters
 
     def ac_check(
         self, gen_p_mw: np.ndarray, sgen_p_mw: np.ndarray, load_p_mw: np.ndarray, load_q_mvar: np.ndarray
     ) -> AcCheck:
-        """Batched Newton-Raphson AC power flow of all periods (polar form, as pandapower's newtonpf)."""
+        """AC power flow of all periods in one lightsim2grid batch.
+
+        Args:
+            gen_p_mw: (T, len(net.gen)); sgen_p_mw: (T, len(net.sgen)); load_p_mw, load_q_mvar:
+                (T, len(net.load)), element row order of the net.
+
+        Returns:
+            :class:`AcCheck`; failed periods have NaN results and a cause.
+        """
         gen_p_mw, sgen_p_mw, load_p_mw, load_q_mvar = (
             np.atleast_2d(np.asarray(a, dtype=float)) for a in (gen_p_mw, sgen_p_mw, load_p_mw, load_q_mvar)
         )
-        sbus = self._sbus(gen_p_mw, sgen_p_mw, load_p_mw, load_q_mvar)
-        n_t = sbus.shape[0]
-        vm = np.tile(self._vm0, (n_t, 1))
-        va = np.zeros((n_t, self.n_bus))
-        va[:, self._ref] = self._va_ref
-        p_nonref = sbus.real[:, self._nonref] - self._pbusinj[self._nonref]
-        va[:, self._nonref] = p_nonref @ self._b_inv.T + self._va_ref[0]
-        v = vm * np.exp(1j * va)
-        pvpq, pq = self._pvpq, self._pq
-        active = np.ones(n_t, dtype=bool)
+        n_t = gen_p_mw.shape[0]
+        gen = np.zeros((n_t, self._n_gen_ls))
+        gen[:, : gen_p_mw.shape[1]] = gen_p_mw
+        sgen = np.ascontiguousarray(sgen_p_mw * self._scale["sgen"])
+        lp = np.ascontiguousarray(load_p_mw * self._scale["load"])
+        lq = np.ascontiguousarray(load_q_mvar * self._scale["load"])
+        v = np.full((n_t, self.n_bus), np.nan + 0j)
+        s_br = np.full((n_t, self.n_line, 4), np.nan)
+        slack = np.full(n_t, np.nan)
         converged = np.zeros(n_t, dtype=bool)
         cause = [""] * n_t
-        norm = np.full(n_t, np.inf)
-        for it in range(self.max_iteration + 1):
-            idx = np.flatnonzero(active)
-            i_bus = v[idx] @ self._ybus.T
-            mis = v[idx] * np.conj(i_bus) - sbus[idx]
-            f = np.concatenate([mis[:, pvpq].real, mis[:, pq].imag], axis=1)
-            with np.errstate(invalid="ignore"):
-                norm[idx] = np.abs(f).max(axis=1, initial=0.0)
-            done = norm[idx] < self.tolerance_pu
-            bad = ~np.isfinite(norm[idx])
-            converged[idx[done]] = True
-            for k in idx[bad]:
-                cause[k] = "diverged: non-finite voltages"
-            active[idx[done | bad]] = False
-            keep = ~(done | bad)
-            idx, i_bus, f = idx[keep], i_bus[keep], f[keep]
-            if len(idx) == 0 or it == self.max_iteration:
+        start = 0
+        while start < n_t:
+            ok, vb, br, gp, iters = self._run_batch(gen[start:], sgen[start:], lp[start:], lq[start:])
+            n_ok = int(np.argmin(ok)) if not ok.all() else len(ok)
+            rows = slice(start, start + n_ok)
+            converged[rows] = True
+            v[rows] = vb[:n_ok][:, self._ls_bus]
+            s_br[rows] = br[:n_ok]
+            slack[rows] = gp[:n_ok].sum(axis=1) - gen[rows].sum(axis=1)
+            if n_ok == len(ok):
                 break
-            with np.errstate(all="ignore"):
-                step, ok = self._solve_batch(self._jacobian(v[idx], i_bus), -f)
-            for k in idx[~ok]:
-                cause[k] = "singular Jacobian (voltage collapse or islanded bus)"
-            active[idx[~ok]] = False
-            idx, step = idx[ok], step[ok]
-            va[idx[:, None], pvpq[None, :]] += step[:, : len(pvpq)]
-            vm[idx[:, None], pq[None, :]] += step[:, len(pvpq) :]
-            with np.errstate(all="ignore"):
-                v[idx] = vm[idx] * np.exp(1j * va[idx])
-        for k in np.flatnonzero(active):
-            cause[k] = (
-                f"Newton-Raphson did not converge in {self.max_iteration} iterations "
-                f"(max mismatch {norm[k] * self._base_mva:.3g} MVA)"
+            bad = start + n_ok
+            cause[bad] = (
+                f"lightsim2grid Newton-Raphson did not converge (period {bad}, "
+                f"{int(iters[n_ok]) if n_ok < len(iters) else 0} iterations, limit {self.max_iteration})"
             )
-        v[~converged] = np.nan
-        return self._results(v, sbus, converged, cause)
-
-    def _results(self, v: np.ndarray, sbus: np.ndarray, converged: np.ndarray, cause: list[str]) -> AcCheck:
-        i_bus = v @ self._ybus.T
-        s_inj = v * np.conj(i_bus)
-        s_f = v[:, self._f] * np.conj(v @ self._yf.T) * self._base_mva
-        s_t = v[:, self._t] * np.conj(v @ self._yt.T) * self._base_mva
+            start = bad + 1
+        v[:, ~self._live] = np.nan
         vm = np.abs(v)
-        loading = 100.0 * np.maximum(
-            np.abs(s_f) / vm[:, self._f] * self._k_f, np.abs(s_t) / vm[:, self._t] * self._k_t
-        )
-        ref = self._ref[0]
-        slack = (s_inj[:, ref].real - sbus[:, ref].real) * self._base_mva
+        s_f = s_br[..., 0] + 1j * s_br[..., 1]
+        s_t = s_br[..., 2] + 1j * s_br[..., 3]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loading = 100.0 * np.maximum(
+                np.nan_to_num(np.abs(s_f) / vm[:, self._f] * self._k_f),
+                np.nan_to_num(np.abs(s_t) / vm[:, self._t] * self._k_t),
+            )
+        loading[~converged] = np.nan
+        total_gen = gen_p_mw.sum(axis=1) + slack + sgen.sum(axis=1)
+        losses = total_gen - lp.sum(axis=1) - np.nansum(vm**2 * self._shunt_p_mw[None, :], axis=1)
         return AcCheck(
-            vm_pu=vm[:, self._bus_pos],
-            va_degree=np.degrees(np.angle(v))[:, self._bus_pos],
-            p_from_mw=s_f.real,
+            vm_pu=vm,
+            va_degree=np.degrees(np.angle(v)),
+            p_from_mw=s_br[..., 0],
             loading_percent=loading,
             slack_p_mw=slack,
-            losses_mw=s_inj.real.sum(axis=1) * self._base_mva,
+            losses_mw=np.where(converged, losses, np.nan),
             converged=converged,
             cause=cause,
             vm_min_pu=self.vm_min_pu,
@@ -401,7 +613,7 @@ class PandapowerBackend:
     _RECYCLE = {"bus_pq": True, "gen": True, "trafo": False}
 
     def __init__(self, net: pp.pandapowerNet) -> None:
-        self.net = _prepare_net(net)
+        self.net, self.topology = _prepare_net(net)
         self.n_bus = len(self.net.bus)
         self.n_line = len(self.net.line) + len(self.net.trafo)
         self.vm_min_pu, self.vm_max_pu = _limits(self.net)

@@ -1,4 +1,4 @@
-"""Test networks: pandapower IEEE cases augmented with a merit order, ratings, renewables and parks.
+"""Test networks: pandapower IEEE cases (14, 30, 39 bus) augmented with a merit order, ratings, renewables and parks.
 
 A :class:`GridCase` bundles a pandapower net with the tables the dispatch needs. Build the IEEE
 cases with :func:`build_case`; wrap any other pandapower net (e.g. a hand-made 3-bus test system)
@@ -17,6 +17,7 @@ import pandapower as pp
 import pandapower.networks as pn
 
 from grid import data
+from grid.backend import NetworkRefused, check_network, check_ratings
 
 SQRT3 = float(np.sqrt(3.0))
 
@@ -157,14 +158,16 @@ class GridCase:
         return self._cache["peak_load"][2]
 
     def branch_rating_mva(self) -> np.ndarray:
-        """Thermal rating per branch (lines then trafos) at nominal voltage, in MVA."""
+        """Thermal rating per branch (lines then trafos) at nominal voltage, in MVA (inf when out of service)."""
         net = self.net
         vn = net.bus.vn_kv.reindex(net.line.from_bus).to_numpy()
         line = (
             SQRT3 * vn * net.line.max_i_ka.to_numpy() * net.line.df.to_numpy() * net.line.parallel.to_numpy()
         )
         trafo = net.trafo.sn_mva.to_numpy() * net.trafo.df.to_numpy() * net.trafo.parallel.to_numpy()
-        return np.r_[line, trafo]
+        on = np.r_[net.line.in_service.to_numpy(dtype=bool), net.trafo.in_service.to_numpy(dtype=bool)]
+        # out-of-service branches carry no flow and are not monitored
+        return np.where(on, np.r_[line, trafo].astype(float), np.inf)
 
     def branch_names(self) -> list[str]:
         """``line a-b`` / ``trafo a-b`` labels with pandapower bus indices."""
@@ -233,17 +236,20 @@ def make_case(
 
     Args:
         name: case label.
-        net: pandapower net with one ext_grid (the DC reference bus).
+        net: pandapower net with one in-service ext_grid (the DC reference bus). Out-of-service
+            branches/buses and parallel branches are fine; see :func:`grid.backend.check_network`.
         thermal: dispatchable units referring to gen/ext_grid elements of ``net``.
         renewables: (kind, bus, p_mw) per renewable plant.
         park_buses: buses where parks may connect.
         load_scale: multiplier on the net's loads, which are read as daily peak values.
+
+    Raises:
+        NetworkRefused: (a ``ValueError``) naming the element and the reason: several or no
+            in-service ext_grids, an in-service element (load, park, plant, unit) on a bus cut off
+            from the reference bus or out of service, a missing/zero branch rating, unsupported
+            element kinds (:func:`grid.backend.check_network`, :func:`grid.backend.check_ratings`).
     """
     net = copy.deepcopy(net)
-    if len(net.ext_grid) != 1:
-        raise ValueError(
-            f"case {name!r} must have exactly one ext_grid (the reference bus), has {len(net.ext_grid)}"
-        )
     base_load_index = net.load.index.to_numpy().copy()
     units = []
     for kind, bus, p_mw in renewables:
@@ -269,6 +275,13 @@ def make_case(
     for unit in thermal:
         if unit.element not in ("gen", "ext_grid") or unit.element_index not in net[unit.element].index:
             raise ValueError(f"unit {unit.name} refers to a missing {unit.element} {unit.element_index}")
+        if not bool(net[unit.element].in_service.at[unit.element_index]):
+            raise NetworkRefused(
+                f"unit {unit.name} refers to out-of-service {unit.element} {unit.element_index}"
+            )
+    # Refuse, before anything is solved, what the DC dispatch cannot represent (element and reason).
+    check_network(net)
+    check_ratings(net)
     return GridCase(
         name=name,
         net=net,
@@ -281,7 +294,7 @@ def make_case(
     )
 
 
-CASE_NAMES = ("case14", "case39")
+CASE_NAMES = ("case14", "case30", "case39")
 
 
 def build_case(
@@ -293,10 +306,10 @@ def build_case(
     park_buses: Sequence[int] | None = None,
     load_scale: float = 1.0,
 ) -> GridCase:
-    """IEEE 14- or 39-bus case with merit order, ratings, renewables and park buses.
+    """IEEE 14-, 30- or 39-bus case with merit order, ratings, renewables and park buses.
 
     Args:
-        name: ``"case14"`` or ``"case39"``.
+        name: ``"case14"``, ``"case30"`` or ``"case39"`` (:data:`CASE_NAMES`).
         wind: (bus, p_mw) per wind farm; None for the case default (:data:`grid.data.DEFAULT_WIND`).
         pv: (bus, p_mw) per PV plant; None for the case default.
         renewable_scale: multiplier applied to all renewable capacities.
@@ -310,6 +323,10 @@ def build_case(
         sync = net.gen.bus.isin(data.CASE14_SYNC_CONDENSER_BUSES)
         net.gen.loc[sync, ["p_mw", "max_p_mw", "min_p_mw"]] = 0.0
         fuels = data.CASE14_UNIT_FUELS
+    elif name == "case30":
+        # MATPOWER's rateA are kept (pandapower stores them as max_i_ka); all buses are 135 kV.
+        net = pn.case30()
+        fuels = data.CASE30_UNIT_FUELS
     elif name == "case39":
         net = pn.case39()
         fuels = data.CASE39_UNIT_FUELS

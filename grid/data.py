@@ -125,6 +125,21 @@ CASE39_UNIT_FUELS: dict[int, str] = {
 CASE14_UNIT_FUELS: dict[int, str] = {0: "gas_cc_new", 1: "gas_cc_old"}
 CASE14_SYNC_CONDENSER_BUSES: tuple[int, ...] = (2, 5, 7)
 
+# case30: MATPOWER case30.m (the 6-generator modification of IEEE 30 by Alsac & Stott, 1974, as in
+# pandapower.networks.case30) gives quadratic costs but no technologies. We assign them by the cost curve's
+# curvature c2 ($/MW^2h), read as the rise of the incremental heat rate (assumption): the flattest unit
+# (IEEE 27, c2 0.00834) is base-load coal, the steepest (IEEE 22, c2 0.0625) an oil steam peaker, and the
+# four in between gas combined cycles, newest for the lowest c1 (IEEE 2: 1.75 $/MWh), fleet average for
+# the slack (IEEE 1: 2.00) and old units for IEEE 13 and 23 (3.00 $/MWh).
+CASE30_UNIT_FUELS: dict[int, str] = {
+    0: "gas_cc",
+    1: "gas_cc_new",
+    12: "gas_cc_old",
+    21: "oil_steam",
+    22: "gas_cc_old",
+    26: "coal",
+}
+
 # case14 thermal ratings (MVA), PGLib-OPF v21.07 pglib_opf_case14_ieee.m rate_a, in MATPOWER branch
 # order keyed by IEEE (from, to) bus numbers.
 CASE14_RATE_A_MVA: dict[tuple[int, int], float] = {
@@ -151,21 +166,30 @@ CASE14_RATE_A_MVA: dict[tuple[int, int], float] = {
 }
 
 # --- default renewables and parks (modelling choices, see docs/grid.md) ---------------------------------
+# Rule (all cases): the wind farm(s) at load bus(es) at the far end of a rated corridor from the bulk
+# generation, PV at a neighbouring load bus, sized so that the default day (196) curtails behind that
+# corridor. case30: wind at IEEE 30 and PV at IEEE 29, the two buses furthest from the slack (5 branches),
+# fed over lines 27-29, 27-30 and 29-30 (16 MVA each, MATPOWER rateA). At half the peak load (60 + 40 MW)
+# utilisation fell to 0.41, since the corridor out of IEEE 27 (must-run coal) binds; 30 + 20 MW
+# (0.26 of the 189 MW peak) gives 0.72 on day 196.
 # (bus, p_mw) per plant. Sized so that windy days (e.g. Miami day 100 or 200) show curtailment: the wind
 # farms sit behind corridors that bind (case14: lines 9-14 / 13-14 into IEEE bus 14; case39: lines 26-29 /
 # 28-29 out of IEEE bus 29, shared with the 865 MW nuclear unit at bus 38).
 DEFAULT_WIND: dict[str, tuple[tuple[int, float], ...]] = {
     "case14": ((13, 200.0),),
+    "case30": ((29, 30.0),),
     "case39": ((28, 1200.0), (15, 600.0)),
 }
 DEFAULT_PV: dict[str, tuple[tuple[int, float], ...]] = {
     "case14": ((12, 100.0),),
+    "case30": ((28, 20.0),),
     "case39": ((3, 700.0), (20, 700.0)),
 }
 # Park buses in assignment order: the renewable buses and their neighbours first (where flexible demand
 # can absorb congested output), then the remaining load buses by size.
 DEFAULT_PARK_BUSES: dict[str, tuple[int, ...]] = {
     "case14": (13, 12, 8, 3, 2, 1, 4, 5, 9, 10, 11),
+    "case30": (29, 28, 25, 23, 7, 6, 1, 20, 11, 18, 16, 14, 3, 13, 9, 15, 17, 22, 2, 19),
     "case39": (28, 25, 15, 3, 20, 38, 19, 7, 2, 23, 14, 26, 22, 24, 27, 6, 17, 0, 11, 8, 30),
 }
 

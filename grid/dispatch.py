@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from grid import data
-from grid.backend import AcCheck, GridBackend, PtdfBackend
+from grid.backend import AcCheck, GridBackend, LightsimBackend
 from grid.cases import GridCase, build_case
 
 DEFAULT_WEATHER_FILE = "12839.tm2"
@@ -197,7 +197,7 @@ class Dispatcher:
         case: the grid case.
         n_periods: number of periods T.
         step_h: period length in hours.
-        backend: power-flow backend for PTDF flows and the AC check (default: :class:`PtdfBackend`).
+        backend: power-flow backend for PTDF flows and the AC check (default: :class:`LightsimBackend`).
     """
 
     def __init__(
@@ -448,9 +448,9 @@ def _infeasible(shed: np.ndarray, spill: np.ndarray, step_h: float) -> DispatchI
     return DispatchInfeasible(msg, hour, shortfall, shed, spill)
 
 
-def _default_backend(case: GridCase) -> PtdfBackend:
+def _default_backend(case: GridCase) -> LightsimBackend:
     if "backend" not in case._cache:
-        case._cache["backend"] = PtdfBackend(case.net)
+        case._cache["backend"] = LightsimBackend(case.net)
     return case._cache["backend"]
 
 
@@ -503,8 +503,8 @@ def renewable_availability(
     step_h: float = 1.0,
 ) -> tuple[np.ndarray, pd.Index]:
     """Available power (T, n_renewables) of the case's plants from the weather file, and period starts."""
-    from aggregation.weather import load_weather
     from grid.renewables import availability_mw
+    from grid.weather import load_weather
 
     key = ("availability", int(day_of_year), weather_file, int(n_periods), float(step_h))
     if key not in case._cache:
@@ -536,13 +536,13 @@ def dispatch_day(
         case: a :class:`GridCase` or a case name for :func:`grid.cases.build_case`.
         park_bus_p_mw: park net load in MW, {pandapower bus: (T,)} or (n_bus, T); may be negative.
         day_of_year: first day, selects weather and the RTS load-shape season.
-        weather_file: bundled weather file for :func:`aggregation.weather.load_weather`.
+        weather_file: bundled weather file for :func:`grid.weather.load_weather`.
         step_h: period length in hours.
         n_periods: number of periods; by default inferred from the park profiles, else 24 / step_h.
         renewable_avail_mw: (T, n_renewables) availability overriding the weather model.
         allow_shedding: return a result with load shedding instead of raising (it is reported loudly).
         ac_check: also run the AC power flow of each period.
-        backend: power-flow backend; default the case's :class:`grid.backend.PtdfBackend`.
+        backend: power-flow backend; default the case's :class:`grid.backend.LightsimBackend`.
         p_initial_mw: unit outputs before the first period (ramp limit of period 0).
 
     Returns:
@@ -655,6 +655,6 @@ def ac_setpoints(
 
 
 def run_ac_check(case: GridCase, result: DispatchResult, backend: GridBackend | None = None) -> AcCheck:
-    """AC power flow of every dispatched period through the backend (default: the case's PtdfBackend)."""
+    """AC power flow of every dispatched period through the backend (default: the case's LightsimBackend)."""
     backend = backend if backend is not None else _default_backend(case)
     return backend.ac_check(*ac_setpoints(case, result))

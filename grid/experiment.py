@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grid.bound import BoundInfeasible, FlexEnvelope, uptake_bound
 from grid.cases import GridCase, build_case
 from grid.dispatch import DEFAULT_DAY_OF_YEAR, DEFAULT_WEATHER_FILE, DispatchInfeasible, dispatch_day
 from grid.metrics import dispatch_metrics
@@ -61,6 +62,7 @@ def uptake_sweep(
     step_h: float = 1.0,
     ac_check: bool = False,
     allow_shedding: bool = False,
+    bounds: Mapping[Hashable, FlexEnvelope] | None = None,
 ) -> pd.DataFrame:
     """Dispatch the case once per labelled set of park profiles and tabulate uptake metrics.
 
@@ -74,6 +76,9 @@ def uptake_sweep(
         day_of_year, weather_file, step_h: as :func:`grid.dispatch.dispatch_day`.
         ac_check: also run the AC check and report violation hours.
         allow_shedding: dispatch with load shedding instead of recording an infeasible row.
+        bounds: label -> flexibility envelope of that label's parks (:class:`grid.bound.FlexEnvelope`);
+            the row gains the uptake bound's columns (``bound_renewable_utilisation``, ``bound_co2_t``,
+            ``bound_co2_min_t``, ...). Parks at buses outside the envelope stay fixed in the bound.
 
     Returns:
         One row per label: label, mode, n_agents, status, renewable_utilisation, curtailment_rate,
@@ -106,6 +111,21 @@ def uptake_sweep(
             continue
         row["status"] = "optimal" if not result.notes else "; ".join(result.notes)
         row.update(dispatch_metrics(result).as_dict())
+        if bounds is not None and label in bounds:
+            env = bounds[label]
+            fixed = {b: p for b, p in bus_mw.items() if b not in set(env.buses)}
+            try:
+                bound = uptake_bound(
+                    case,
+                    env,
+                    fixed or None,
+                    day_of_year=day_of_year,
+                    weather_file=weather_file,
+                    step_h=step_h,
+                )
+                row.update(bound.as_dict())
+            except BoundInfeasible as err:
+                row["bound_status"] = f"infeasible: {err}"
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values(["mode", "n_agents"], kind="stable").reset_index(drop=True)
@@ -144,3 +164,12 @@ def plot_uptake(df: pd.DataFrame, path: str | Path, *, title: str | None = None)
         fig.suptitle(title)
     fig.savefig(path, dpi=120)
     return path
+
+
+def bound_share(achieved: float, baseline: float, bound: float, tol: float = 1e-9) -> float:
+    """Share of the bound's gain that a control achieved: (achieved - baseline) / (bound - baseline).
+
+    NaN when the bound gains nothing over the baseline (no control could help; see docs/grid.md).
+    """
+    gain = bound - baseline
+    return (achieved - baseline) / gain if gain > tol else float("nan")

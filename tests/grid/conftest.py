@@ -1,4 +1,4 @@
-"""Shared fixtures: the two IEEE cases (built once per session) and a hand-made 3-bus system."""
+"""Shared fixtures: the three IEEE cases (built once per session) and a hand-made 3-bus system."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ def case14() -> GridCase:
 
 
 @pytest.fixture(scope="session")
+def case30() -> GridCase:
+    return build_case("case30")
+
+
+@pytest.fixture(scope="session")
 def case39() -> GridCase:
     return build_case("case39")
 
@@ -85,5 +90,5 @@ def tiny() -> GridCase:
 
 
 @pytest.fixture(scope="session")
-def cases(case14: GridCase, case39: GridCase, tiny: GridCase) -> dict[str, GridCase]:
-    return {"case14": case14, "case39": case39, "three_bus": tiny}
+def cases(case14: GridCase, case30: GridCase, case39: GridCase, tiny: GridCase) -> dict[str, GridCase]:
+    return {"case14": case14, "case30": case30, "case39": case39, "three_bus": tiny}

@@ -12,11 +12,11 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from grid.backend import AcCheck, GridBackend, PandapowerBackend, PtdfBackend
+from grid.backend import AcCheck, GridBackend, LightsimBackend, PandapowerBackend
 from grid.cases import GridCase
 
-BACKENDS = {"ptdf": PtdfBackend, "pandapower": PandapowerBackend}
-CASES = ("three_bus", "case14", "case39")
+BACKENDS = {"lightsim": LightsimBackend, "pandapower": PandapowerBackend}
+CASES = ("three_bus", "case14", "case30", "case39")
 N_T = 4
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grid.experiment import assign_parks, parks_to_bus_mw, parse_label, plot_uptake, uptake_sweep
+from grid.bound import FlexEnvelope
+from grid.experiment import (
+    assign_parks,
+    bound_share,
+    parks_to_bus_mw,
+    parse_label,
+    plot_uptake,
+    uptake_sweep,
+)
 
 
 def test_parse_label():
@@ -63,3 +71,29 @@ def test_shifting_park_load_into_curtailed_hours_raises_uptake(sweep):
 def test_plot_uptake(sweep, tmp_path):
     path = plot_uptake(sweep, tmp_path / "uptake.png", title="case14")
     assert path.exists() and path.stat().st_size > 10_000
+
+
+def test_sweep_with_bound_reports_the_share(case14):
+    h = np.arange(24)
+    evening = 1.0 + np.exp(-(((h - 19) / 2.5) ** 2))
+    midday = 1.0 + np.exp(-(((h - 13) / 2.5) ** 2))
+    midday *= evening.sum() / midday.sum()
+    kw = {
+        ("baseline", 10000): np.tile(evening * 5000, (2, 1)),
+        ("controlled", 10000): np.tile(midday * 5000, (2, 1)),
+    }
+    bus_mw = parks_to_bus_mw(case14, kw[("baseline", 10000)])
+    p = np.column_stack(list(bus_mw.values()))
+    env = FlexEnvelope(
+        tuple(bus_mw), 0.5 * p.min(axis=0) * np.ones_like(p), 3.0 * p, p.sum(axis=0), p.sum(axis=0)
+    )
+    df = uptake_sweep(case14, kw, day_of_year=196, bounds={("controlled", 10000): env})
+    row = df.set_index("mode").loc["controlled"]
+    base = df.set_index("mode").loc["baseline"]
+    assert row.bound_renewable_utilisation >= row.renewable_utilisation - 1e-9
+    assert np.isnan(base.get("bound_renewable_utilisation", np.nan))
+    share = bound_share(
+        row.renewable_utilisation, base.renewable_utilisation, row.bound_renewable_utilisation
+    )
+    assert 0.0 < share <= 1.0 + 1e-9
+    assert np.isnan(bound_share(0.5, 0.5, 0.5))

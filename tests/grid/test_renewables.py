@@ -7,9 +7,9 @@ import socket
 import numpy as np
 import pytest
 
-from aggregation.weather import load_weather
 from grid import data
 from grid.renewables import availability_mw, hub_wind_speed_m_s, turbine_power_curve, wind_capacity_factor
+from grid.weather import load_weather
 
 
 @pytest.fixture
