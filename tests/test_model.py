@@ -113,7 +113,7 @@ def test_checkpoint_resume_is_bit_identical(sc560):
     assert np.array_equal(full.fleet.ac.t_in_c, resumed.fleet.ac.t_in_c)
 
 
-@pytest.mark.parametrize("name", bundled_scenarios())
+@pytest.mark.parametrize("name", [n for n in bundled_scenarios() if load(n).kind == "der_aggregation"])
 def test_every_bundled_scenario_runs_a_few_steps_at_reduced_scale(name):
     sc = load(name)
     small = sc.model_copy(update={"scale": min(sc.scale, 1.0)})

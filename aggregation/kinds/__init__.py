@@ -9,5 +9,7 @@ from .base import DeviceKind, DrawEnv, SoA, get_kind, register_kind, registered_
 
 # Registry lines: importing a kind module registers it.
 from . import ac, ev, pv  # noqa: E402,F401  isort: skip
+# Multi-energy devices (docs/multi_energy.md): dispatched by the multi_energy pipeline, not held in parks.
+from . import battery, gas_turbine, heat_pump, me_pv, thermal_storage, wind  # noqa: E402,F401  isort: skip
 
 __all__ = ["DeviceKind", "DrawEnv", "SoA", "get_kind", "register_kind", "registered_kinds", "unregister_kind"]

@@ -15,7 +15,6 @@ from pydantic import Field, model_validator
 
 from ..agents import DERAgent
 from ..distributions import ClippedNormal, Strict, Uniform, quantise
-
 from .base import DeviceKind, SoA, common_features, register_kind
 
 # Mode order is the action order of the AC agents.

@@ -14,6 +14,10 @@ Emissions: ``emission_kg_per_kwh_gas * gas`` (IPCC 2006 Vol. 2 Table 2.2: natura
 option, ``emission_kg_per_kwh_e * P`` (seed 002 Table 3: 0.35 kg/MWh = 0.00035 kg/kWh — a
 thousand times below any gas plant; see docs/multi_energy.md).
 
+Optional start/stop (``allow_shutdown``): P = 0 (off, no O&M constant) or P_min <= P <= P_max; a start
+reaches at most max(P_min, band-0 up-rate*dt) in its first period, a stop is possible from P <= P_min + down-rate*dt, each start
+costs ``start_cost``.
+
 Sign: ``p_kw >= 0`` generation.
 """
 
@@ -48,12 +52,16 @@ class GasTurbineSpec(BaseModel):
     cost_c_per_h: float = Field(0.5, ge=0, le=1e6, allow_inf_nan=False)
     emission_kg_per_kwh_gas: float = Field(0.202, ge=0, le=1, allow_inf_nan=False)
     emission_kg_per_kwh_e: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
+    # optional start/stop: off (P = 0, no O&M constant) is allowed; a start goes to P_min, a stop is
+    # allowed from P <= P_min + down-rate*dt; each start costs start_cost
+    allow_shutdown: bool = False
+    start_cost: float = Field(0.0, ge=0, le=1e7, allow_inf_nan=False)
     count: int = Field(1, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _check(self) -> GasTurbineSpec:
-        if not self.p_min_kw <= self.p_init_kw <= self.p_max_kw:
-            raise ValueError("need p_min_kw <= p_init_kw <= p_max_kw")
+        if not (self.p_min_kw <= self.p_init_kw <= self.p_max_kw or (self.allow_shutdown and self.p_init_kw == 0)):
+            raise ValueError("need p_min_kw <= p_init_kw <= p_max_kw (or p_init_kw = 0 with allow_shutdown)")
         nb = len(self.ramp_band_edges_kw) + 1
         if len(self.ramp_up_kw_per_h) != nb or len(self.ramp_down_kw_per_h) != nb:
             raise ValueError("ramp_up/ramp_down need len(ramp_band_edges_kw) + 1 entries")
@@ -82,7 +90,9 @@ class GasTurbineSoA(SoA):
     cost_c: np.ndarray
     ef_gas: np.ndarray
     ef_e: np.ndarray
-    p_kw: np.ndarray  # state: output of the previous period
+    allow_shutdown: np.ndarray  # bool
+    start_cost: np.ndarray
+    p_kw: np.ndarray  # state: output of the previous period (0 = off)
 
 
 def ramp_limits(soa: GasTurbineSoA) -> tuple[np.ndarray, np.ndarray]:
@@ -93,9 +103,26 @@ def ramp_limits(soa: GasTurbineSoA) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fuel_cost(soa: GasTurbineSoA, p_kw: np.ndarray, dt_h: float) -> np.ndarray:
-    """Seed 002 §3.3 ⑤ operating cost (a*P^2 + b*P + c)*dt with P in MW, per unit (n,)."""
+    """Seed 002 §3.3 ⑤ operating cost (a*P^2 + b*P + c)*dt with P in MW, per unit (n,); 0 when off."""
     p_mw = p_kw / 1000.0
-    return (soa.cost_a * p_mw * p_mw + soa.cost_b * p_mw + soa.cost_c) * dt_h
+    on = ~(soa.allow_shutdown & (p_kw <= 0))
+    return (soa.cost_a * p_mw * p_mw + soa.cost_b * p_mw + soa.cost_c * on) * dt_h
+
+
+def on_range(soa: GasTurbineSoA, dt_h: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lo, hi, can_stop) of the next period, each (n,): the range when on and whether off is reachable.
+
+    Running: the band's ramps (seed 002 §3.1 ④) within [P_min, P_max]; off: a start reaches
+    [P_min, max(P_min, up_0*dt)].
+    """
+    up, down = ramp_limits(soa)
+    off = soa.allow_shutdown & (soa.p_kw <= 0)
+    lo = np.where(off, soa.p_min_kw, np.maximum(soa.p_min_kw, soa.p_kw - down * dt_h))
+    # a start reaches max(P_min, band-0 up-rate*dt) (band 0 is the band of P = 0)
+    hi = np.where(off, np.maximum(soa.p_min_kw, np.minimum(soa.p_max_kw, up * dt_h)),
+                  np.minimum(soa.p_max_kw, soa.p_kw + up * dt_h))
+    can_stop = soa.allow_shutdown & (off | (soa.p_kw - down * dt_h <= soa.p_min_kw))
+    return lo, np.maximum(hi, lo), can_stop
 
 
 @register_kind
@@ -121,16 +148,19 @@ class GasTurbineKind(DeviceKind):
             ramp_down_kw_per_h=np.tile(np.asarray(spec.ramp_down_kw_per_h, dtype=float), (n, 1)),
             cost_a=spec.cost_a_per_mw2h * one, cost_b=spec.cost_b_per_mwh * one, cost_c=spec.cost_c_per_h * one,
             ef_gas=spec.emission_kg_per_kwh_gas * one, ef_e=spec.emission_kg_per_kwh_e * one,
+            allow_shutdown=np.full(n, spec.allow_shutdown), start_cost=spec.start_cost * one,
             p_kw=spec.p_init_kw * one,
         )
 
     @classmethod
     def bounds(cls, soa: GasTurbineSoA, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
-        """Feasible (p_min_kw, p_max_kw) for the next period: static bounds intersected with the band's ramps."""
-        up, down = ramp_limits(soa)
-        lo = np.maximum(soa.p_min_kw, soa.p_kw - down * dt_h)
-        hi = np.minimum(soa.p_max_kw, soa.p_kw + up * dt_h)
-        return lo, np.maximum(hi, lo)
+        """Envelope (p_min_kw, p_max_kw) of the next period: static bounds intersected with the band's ramps.
+
+        With start/stop the feasible set is {0} ∪ [lo, hi] when a stop is reachable; the envelope's
+        lower end is then 0 (set-points below P_min/2 mean off, see :meth:`step`).
+        """
+        lo, hi, can_stop = on_range(soa, dt_h)
+        return np.where(can_stop, 0.0, lo), hi
 
     @classmethod
     def step(cls, soa: GasTurbineSoA, p_set_kw: np.ndarray, dt_h: float,
@@ -141,12 +171,14 @@ class GasTurbineKind(DeviceKind):
         electricity or recovered heat), ``cost`` (seed 002 quadratic, currency), ``co2_kg``, ``clip_kw``.
         Conservation: gas_kwh = (p_kw + q_heat_kw)*dt + loss_kwh.
         """
-        lo, hi = cls.bounds(soa, dt_h)
+        lo, hi, can_stop = on_range(soa, dt_h)
         p_set = np.asarray(p_set_kw, dtype=np.float64)
-        p = np.clip(p_set, lo, hi)
+        was_off = soa.allow_shutdown & (soa.p_kw <= 0)
+        p = np.where(can_stop & (p_set < 0.5 * soa.p_min_kw), 0.0, np.clip(p_set, lo, hi))
         q = np.minimum(soa.heat_to_power_ratio * p, soa.heat_max_kw)
         gas = p * dt_h / soa.eta_electric
+        starts = was_off & (p > 0)
         soa.p_kw = p.copy()
         return {"p_kw": p, "q_heat_kw": q, "gas_kwh": gas, "loss_kwh": gas - (p + q) * dt_h,
-                "cost": fuel_cost(soa, p, dt_h), "co2_kg": soa.ef_gas * gas + soa.ef_e * p * dt_h,
-                "clip_kw": p_set - p}
+                "cost": fuel_cost(soa, p, dt_h) + soa.start_cost * starts,
+                "co2_kg": soa.ef_gas * gas + soa.ef_e * p * dt_h, "clip_kw": p_set - p, "start": starts}

@@ -24,6 +24,8 @@ class HeatPumpSpec(BaseModel):
     cop: float = Field(4.5, gt=0, le=10, allow_inf_nan=False)
     cop_min: float = Field(1.0, gt=0, le=10, allow_inf_nan=False)
     cop_max: float = Field(8.0, gt=0, le=10, allow_inf_nan=False)
+    # emissions charged to the heat pump's electricity (seed 001 Table 6 lists the heat pump as an emitter)
+    emission_kg_per_kwh_e: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
     count: int = Field(1, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
