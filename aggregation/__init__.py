@@ -8,7 +8,15 @@ from .kinds.ac import ACAgent, ACSpec
 from .kinds.ev import EVAgent, EVSpec
 from .kinds.pv import PVAgent, PVSpec
 from .model import SystemSignal, VppModel
-from .policy import GreedyFitnessPolicy, KindView, PeriodContext, Policy, RulePolicy, make_policy, register_policy
+from .policy import (
+    GreedyFitnessPolicy,
+    KindView,
+    PeriodContext,
+    Policy,
+    RulePolicy,
+    make_policy,
+    register_policy,
+)
 from .specs import ParkSpec
 
 __all__ = [

@@ -77,7 +77,7 @@ class ParkSpec(_Strict):
             else:
                 allowed = ", ".join([*_PARK_FIELDS, *kinds])
                 errors.append({"type": "value_error", "loc": (key,), "input": value,
-                               "ctx": {"error": ValueError(f"unknown park field; allowed: {allowed}")}})
+                               "ctx": {"error": ValueError(f"unknown field; allowed: {allowed}")}})
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         rest["devices"] = devices

@@ -113,7 +113,7 @@ class AggregationGameEnv(ParallelEnv):
             upd["ev"] = ev.model_copy(update={"count": self.n_ev, **({"activated_share": 1.0} if self.all_activated else {})})
         else:
             upd["ev"] = None
-        small = park.model_copy(update=upd)
+        small = _coalition_park(park, upd)
         self._model = VppModel(
             [small], self.signal, self.weather, day_of_year=self.day_of_year, step_h=self.step_h,
             lam=self.lam, policy=RulePolicy(), handles=False, seed=int(rng.integers(2**63 - 1)),
@@ -203,3 +203,16 @@ class AggregationGameEnv(ParallelEnv):
         if self._model is None:
             raise RuntimeError("call reset() first")
         return self._model
+
+
+def _coalition_park(park: Any, blocks: dict[str, Any]) -> Any:
+    """``park`` with only the coalition's device blocks (None drops a kind) and a zero base load.
+
+    Parks keep their device blocks in ``devices`` (the device-kind registry of
+    ``aggregation.kinds``); older specs had one field per kind.
+    """
+    base = blocks.pop("base_load")
+    if "devices" in type(park).model_fields:
+        return park.model_copy(update={"base_load": base,
+                                       "devices": {k: v for k, v in blocks.items() if v is not None}})
+    return park.model_copy(update={"base_load": base, **blocks})

@@ -1,4 +1,4 @@
-"""Episode storage for recurrent value-based multi-agent learners (QMIX, VDN).
+"""Episode storage for recurrent multi-agent learners (QMIX, VDN, and continuous-action ones).
 
 Whole episodes are stored, not transitions, because the agents are recurrent:
 an update unrolls each GRU from the first step of its episode. Every episode
@@ -14,7 +14,8 @@ Field layout for one episode (``T = episode_limit``, ``A = n_agents``)::
     avail       (T+1, A, n_actions)  bool     available actions
     agent_mask  (T+1, A)             bool     agent present (acts, counts in the mixer)
     kinds       (A,)                 int64    agent kind of each slot (fixed per episode)
-    actions     (T, A)               int64    action taken; -1 for absent agents
+    actions     (T, A)               int64    action taken; -1 for absent agents (discrete specs)
+                (T, A, action_dim)   float32  action taken; 0 for absent agents (continuous specs)
     reward      (T,)                 float32  team reward
     terminated  (T,)                 bool     true end of the episode (no bootstrap)
     filled      (T,)                 bool     step is real, not padding
@@ -26,6 +27,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
+
+from .marl_env import EnvSpec
 
 _TIME_PLUS_ONE = ("obs", "state", "avail", "agent_mask")
 
@@ -49,20 +52,32 @@ class EpisodeBatch:
 
     @classmethod
     def zeros(cls, batch_size: int, episode_limit: int, n_agents: int, obs_dim: int, state_dim: int,
-              n_actions: int) -> EpisodeBatch:
-        """Allocate an all-padding batch (``np.zeros`` pages memory in lazily)."""
+              n_actions: int, action_dim: int | None = None) -> EpisodeBatch:
+        """Allocate an all-padding batch (``np.zeros`` pages memory in lazily).
+
+        Args:
+            action_dim: None stores one int64 action per agent (discrete specs, as QMIX
+                needs); an int stores float32 action rows of that width (continuous specs).
+        """
         b, t, a = batch_size, episode_limit, n_agents
+        actions = (np.full((b, t, a), -1, np.int64) if action_dim is None
+                   else np.zeros((b, t, a, action_dim), np.float32))
         return cls(
             obs=np.zeros((b, t + 1, a, obs_dim), np.float32),
             state=np.zeros((b, t + 1, state_dim), np.float32),
             avail=np.zeros((b, t + 1, a, n_actions), bool),
             agent_mask=np.zeros((b, t + 1, a), bool),
             kinds=np.zeros((b, a), np.int64),
-            actions=np.full((b, t, a), -1, np.int64),
+            actions=actions,
             reward=np.zeros((b, t), np.float32),
             terminated=np.zeros((b, t), bool),
             filled=np.zeros((b, t), bool),
         )
+
+    @property
+    def continuous(self) -> bool:
+        """Whether actions are float rows (continuous spec) rather than int64 indices."""
+        return self.actions.dtype.kind == "f"
 
     @property
     def batch_size(self) -> int:
@@ -100,16 +115,24 @@ class EpisodeBuffer:
         obs_dim: per-agent observation size.
         state_dim: global state size.
         n_actions: size of the (padded) action set.
+        action_dim: None for int64 actions (discrete); the float action width for continuous specs.
     """
 
     def __init__(self, capacity: int, episode_limit: int, n_agents: int, obs_dim: int, state_dim: int,
-                 n_actions: int) -> None:
+                 n_actions: int, action_dim: int | None = None) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.capacity = capacity
-        self.data = EpisodeBatch.zeros(capacity, episode_limit, n_agents, obs_dim, state_dim, n_actions)
+        self.data = EpisodeBatch.zeros(capacity, episode_limit, n_agents, obs_dim, state_dim, n_actions,
+                                       action_dim)
         self.size = 0
         self.next_index = 0
+
+    @classmethod
+    def for_spec(cls, capacity: int, spec: EnvSpec) -> EpisodeBuffer:
+        """A buffer shaped for ``spec``: float action rows when a kind is continuous, else int64."""
+        return cls(capacity, spec.episode_limit, spec.n_agents, spec.obs_dim, spec.state_dim, spec.n_actions,
+                   spec.action_dim if spec.continuous_actions else None)
 
     def __len__(self) -> int:
         return self.size
@@ -158,6 +181,6 @@ class EpisodeBuffer:
                 raise ValueError(f"checkpoint buffer field {f.name!r} has shape {src.shape[1:]}, "
                                  f"expected {target.shape[1:]}")
             target[:size] = src
-            target[size:] = -1 if f.name == "actions" else 0
+            target[size:] = -1 if f.name == "actions" and not self.data.continuous else 0
         self.size = size
         self.next_index = int(sd["next_index"])  # type: ignore[call-overload]

@@ -1,8 +1,11 @@
 """Trained QMIX agent networks acting for a whole fleet through the policy interface.
 
-A weights file holds only what deployment needs (the per-kind agent networks,
-the environment spec and the config): a few hundred kB, so trained weights
-ship with the package in ``learners/weights/``.
+A weights file holds only what deployment needs: a small header naming the
+learner (``format``, ``learner``, ``spec``, ``config``, ``meta``: plain data)
+plus the per-kind agent networks' tensors. It is a few hundred kB, so trained
+weights ship with the package in ``learners/weights/``, and it loads with
+``torch.load(..., weights_only=True)``. Files written before the ``learner``
+key existed are QMIX weights.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 import torch
 
 from aggregation.io import atomic_write
-from aggregation.policy import KindView, register_policy
+from aggregation.policy import KindView
 
 from .marl_env import EnvSpec
 from .qmix import AgentNet, BatchedPolicy, QMIXConfig, QMIXLearner
@@ -26,10 +29,17 @@ WEIGHTS_FORMAT = 1
 
 
 def save_weights(learner: QMIXLearner, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> Path:
-    """Write the deployable part of a trained learner atomically."""
+    """Write the deployable part of a trained learner atomically.
+
+    Args:
+        learner: a trained QMIX/VDN learner (its registry name is its mixer).
+        path: the file to write.
+        meta: plain data (str, numbers, lists, dicts) describing the training run.
+    """
     path = Path(path)
     payload = {
         "format": WEIGHTS_FORMAT,
+        "learner": learner.config.mixer,
         "spec": dataclasses.asdict(learner.spec),
         "config": dataclasses.asdict(learner.config),
         "agents": learner.agents.state_dict(),
@@ -53,6 +63,22 @@ def resolve_weights(name_or_path: str) -> Path:
     raise FileNotFoundError(f"no weights {name_or_path!r}: not a file, and not shipped (shipped: {available})")
 
 
+def load_weights(weights: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a weights file (path or shipped name) as plain data and tensors only.
+
+    Raises:
+        FileNotFoundError: no such file or shipped weights.
+        ValueError: an unknown format, or weights of a learner other than QMIX/VDN.
+    """
+    payload = torch.load(resolve_weights(str(weights)), map_location="cpu", weights_only=True)
+    if payload.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{weights}: unsupported weights format {payload.get('format')!r}")
+    learner = payload.setdefault("learner", "qmix")
+    if learner not in ("qmix", "vdn"):
+        raise ValueError(f"{weights}: weights of learner {learner!r}, not QMIX/VDN agent networks")
+    return payload
+
+
 class QMIXPolicy:
     """Greedy decentralised execution of trained QMIX agent networks, one batched pass per kind.
 
@@ -63,10 +89,8 @@ class QMIXPolicy:
     name = "qmix"
 
     def __init__(self, weights: str | os.PathLike[str], chunk_size: int = 4096):
-        payload = torch.load(resolve_weights(str(weights)), map_location="cpu", weights_only=False)
-        if payload.get("format") != WEIGHTS_FORMAT:
-            raise ValueError(f"{weights}: unsupported weights format {payload.get('format')!r}")
-        self.spec = EnvSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in payload["spec"].items()})
+        payload = load_weights(weights)
+        self.spec = EnvSpec.from_dict(payload["spec"])
         self.config = QMIXConfig(**payload["config"])
         self.meta = payload["meta"]
         gen = torch.Generator().manual_seed(0)
@@ -114,5 +138,3 @@ class QMIXPolicy:
         self._hidden = {k: v.copy() for k, v in state["hidden"].items()}
         self._last = {k: v.copy() for k, v in state["last"].items()}
 
-
-register_policy("qmix", QMIXPolicy)

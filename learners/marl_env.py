@@ -1,18 +1,25 @@
-"""The environment protocol of the vppsim value-based learners, and a PettingZoo adapter.
+"""The environment protocol of vppsim's learners, with PettingZoo and Gymnasium adapters.
 
 An environment exposes ``marl_spec`` (an :class:`EnvSpec`) and three methods::
 
     reset(seed: int | None) -> EnvObservation
-    step(actions: np.ndarray[int64] shape (n_agents,)) -> (reward: float, terminated: bool, info: dict)
+    step(actions) -> (reward: float, terminated: bool, info: dict)
     observe() -> EnvObservation        # the observation after the last step
 
+``actions`` is ``np.ndarray[int64]`` of shape ``(n_agents,)`` when every kind
+acts in a discrete set, else ``np.ndarray[float32]`` of shape
+``(n_agents, spec.action_dim)``: a continuous (``Box``) agent's action is its
+row (first ``dim`` entries of its kind's box), a discrete agent's is
+``int(row[0])``.
+
 ``EnvObservation`` is a dict with ``obs`` (n_agents, obs_dim) float,
-``state`` (state_dim,) float, ``avail`` (n_agents, n_actions) bool,
+``state`` (state_dim,) float, ``avail`` (n_agents, n_actions) bool (optional
+when every kind is continuous; rows of continuous agents are meaningless),
 ``agent_mask`` (n_agents,) bool and, when there are several agent kinds,
 ``kinds`` (n_agents,) int (kind index of each slot, fixed for the episode).
 
 * Slots beyond the current coalition have ``agent_mask`` False; learners send
-  them action -1, which the environment must ignore.
+  them action -1 (or anything, for continuous kinds), which the environment must ignore.
 * ``reward`` is the team reward (for He et al. 2024, the sum of the coalition
   members' fitness).
 * ``terminated`` means a true end (no bootstrapping). An episode cut by a time
@@ -22,7 +29,11 @@ An environment exposes ``marl_spec`` (an :class:`EnvSpec`) and three methods::
   generator; an environment that draws all its randomness from that seed makes
   training reproducible and checkpoint resumption exact.
 
-:class:`ParallelEnvAdapter` turns a PettingZoo ``ParallelEnv`` into this protocol.
+:class:`ParallelEnvAdapter` turns a PettingZoo ``ParallelEnv`` into this protocol,
+:class:`GymEnvAdapter` a single-agent Gymnasium ``Env`` (one agent slot; the
+state is the observation). Both keep ``Box`` action spaces in
+``EnvSpec.action_boxes`` (low, high per kind), so a continuous-action learner
+(SAC, MADDPG) sees them and a discrete one (QMIX) refuses them.
 """
 
 from __future__ import annotations
@@ -49,8 +60,11 @@ class EnvSpec:
         n_actions: largest action count over kinds.
         episode_limit: maximum steps per episode.
         kind_names: names of the agent kinds (e.g. ``("ac", "ev", "pv")``).
-        kind_n_actions: action count of each kind; defaults to ``n_actions`` for every kind.
+        kind_n_actions: action count of each kind (1 for a continuous kind); defaults to
+            ``n_actions`` for every kind.
         continuous_actions: True if any agent acts in a continuous space.
+        action_boxes: per kind, ``(low, high)`` of its flat ``Box`` action space (equal-length
+            tuples), or None for a discrete kind; None when no box is known.
     """
 
     n_agents: int
@@ -61,8 +75,17 @@ class EnvSpec:
     kind_names: tuple[str, ...] = ("agent",)
     kind_n_actions: tuple[int, ...] | None = None
     continuous_actions: bool = False
+    action_boxes: tuple[tuple[tuple[float, ...], tuple[float, ...]] | None, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.action_boxes is not None:
+            if len(self.action_boxes) != len(self.kind_names):
+                raise ValueError("action_boxes needs one entry (or None) per kind")
+            for box in self.action_boxes:
+                if box is not None and (len(box) != 2 or len(box[0]) != len(box[1]) or not box[0]):
+                    raise ValueError(f"an action box is (low, high) of equal, non-zero length, got {box}")
+            if any(b is not None for b in self.action_boxes) and not self.continuous_actions:
+                object.__setattr__(self, "continuous_actions", True)
         if self.kind_n_actions is None:
             object.__setattr__(self, "kind_n_actions", (self.n_actions,) * len(self.kind_names))
         for name in ("n_agents", "obs_dim", "state_dim", "episode_limit"):
@@ -80,10 +103,33 @@ class EnvSpec:
         assert self.kind_n_actions is not None
         return self.kind_n_actions
 
+    @property
+    def action_dim(self) -> int:
+        """Width of a float action row: the largest box dimension (1 when all kinds are discrete)."""
+        return max([len(b[0]) for b in self.action_boxes or () if b is not None] or [1])
+
+    def is_continuous(self, kind: int) -> bool:
+        """Whether kind ``kind`` (index) acts in a ``Box``."""
+        return self.action_boxes is not None and self.action_boxes[kind] is not None
+
+    def action_space(self, kind: int = 0) -> Any:
+        """The ``gymnasium.spaces`` action space of kind ``kind``: ``Discrete(n)`` or ``Box(low, high)``."""
+        from gymnasium import spaces
+
+        if self.is_continuous(kind):
+            assert self.action_boxes is not None
+            low, high = self.action_boxes[kind]
+            return spaces.Box(np.asarray(low, np.float32), np.asarray(high, np.float32), dtype=np.float32)
+        return spaces.Discrete(self.kind_counts[kind])
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EnvSpec:
-        """Inverse of ``dataclasses.asdict`` (lists back to tuples), for checkpoints."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        """Inverse of ``dataclasses.asdict`` (lists back to tuples, nested too), for checkpoints."""
+        return cls(**{k: _tuples(v) for k, v in d.items()})
+
+
+def _tuples(v: Any) -> Any:
+    return tuple(_tuples(x) for x in v) if isinstance(v, list | tuple) else v
 
 
 class EnvObservation(TypedDict):
@@ -91,7 +137,7 @@ class EnvObservation(TypedDict):
 
     obs: np.ndarray
     state: np.ndarray
-    avail: np.ndarray
+    avail: NotRequired[np.ndarray]
     agent_mask: np.ndarray
     kinds: NotRequired[np.ndarray]
 
@@ -155,19 +201,25 @@ class ParallelEnvAdapter:
             if kind_of(a) not in names:
                 names.append(kind_of(a))
         self.kinds = np.array([names.index(kind_of(a)) for a in self.agents], np.int64)
-        continuous = False
         self._n_actions, self._action_start = [], []
-        for a in self.agents:
+        self._boxes: list[Any] = []  # per agent: the Box, or None for a discrete agent
+        boxes: dict[int, tuple[tuple[float, ...], tuple[float, ...]]] = {}
+        for a, k in zip(self.agents, self.kinds, strict=True):
             space = env.action_space(a)
             if isinstance(space, spaces.Discrete):
                 self._n_actions.append(int(space.n))
                 self._action_start.append(int(space.start))
+                self._boxes.append(None)
             elif isinstance(space, spaces.Box):
-                continuous = True
+                box = (tuple(float(x) for x in np.ravel(space.low)), tuple(float(x) for x in np.ravel(space.high)))
+                if boxes.setdefault(int(k), box) != box:
+                    raise UnsupportedEnvError(f"agent {a!r}: agents of kind {names[k]!r} have different Box spaces")
                 self._n_actions.append(1)
                 self._action_start.append(0)
+                self._boxes.append(space)
             else:
                 raise UnsupportedEnvError(f"agent {a!r}: action space {space} is neither Discrete nor Box")
+        continuous = bool(boxes)
         kind_n = tuple(max(n for n, k in zip(self._n_actions, self.kinds, strict=True) if k == j)
                        for j in range(len(names)))
         obs_dim = max(int(np.prod(self._obs_box(env.observation_space(a)).shape)) for a in self.agents)
@@ -187,7 +239,8 @@ class ParallelEnvAdapter:
         self.marl_spec = EnvSpec(
             n_agents=len(self.agents), obs_dim=obs_dim, state_dim=state_dim, n_actions=max(kind_n),
             episode_limit=int(episode_limit), kind_names=tuple(names), kind_n_actions=kind_n,
-            continuous_actions=continuous)
+            continuous_actions=continuous,
+            action_boxes=tuple(boxes.get(j) for j in range(len(names))) if continuous else None)
         self._obs: dict[str, Any] = {}
         self._infos: dict[str, Any] = {}
 
@@ -230,17 +283,31 @@ class ParallelEnvAdapter:
                 avail[i, : action_mask.size] = action_mask
             mask[i] = True
         state = np.asarray(self.env.state(), np.float32).ravel()
-        return {"obs": obs, "state": state, "avail": avail, "agent_mask": mask, "kinds": self.kinds.copy()}
+        out: EnvObservation = {"obs": obs, "state": state, "agent_mask": mask, "kinds": self.kinds.copy()}
+        if not all(b is not None for b in self._boxes):  # ``avail`` only where some agent is discrete
+            out["avail"] = avail
+        return out
+
+    def _action(self, i: int, row: Any) -> Any:
+        box = self._boxes[i]
+        if box is None:
+            return int(np.ravel(row)[0]) + self._action_start[i]
+        n = int(np.prod(box.shape))
+        return np.asarray(np.ravel(row)[:n], box.dtype).reshape(box.shape)
 
     def step(self, actions: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
         """Step the live agents; slots that are not alive are ignored.
+
+        Args:
+            actions: ``(n_agents,)`` ints, or ``(n_agents, spec.action_dim)`` floats when a
+                kind is continuous (see the module docstring).
 
         Returns:
             Summed reward, whether the episode truly terminated, and an info dict with
             ``truncated`` plus the raw per-agent ``rewards`` and ``infos``.
         """
         live = list(self.env.agents)
-        act = {a: int(actions[i]) + self._action_start[i] for i, a in enumerate(self.agents) if a in live}
+        act = {a: self._action(i, actions[i]) for i, a in enumerate(self.agents) if a in live}
         self._obs, rewards, term, trunc, self._infos = self.env.step(act)
         reward = float(sum(rewards.values()))
         done = not self.env.agents or all(term.get(a, False) or trunc.get(a, False) for a in live)
@@ -248,3 +315,72 @@ class ParallelEnvAdapter:
         terminated = bool(done and not any(trunc.values()))
         return reward, terminated, {"truncated": bool(done and not terminated), "rewards": rewards,
                                     "infos": self._infos}
+
+
+class GymEnvAdapter:
+    """Present a single-agent Gymnasium ``Env`` through the learner protocol (one agent slot).
+
+    The observation (flattened ``Box``) is both the agent's observation and the
+    global state; ``Discrete`` actions are available all at once, ``Box`` actions
+    go to ``EnvSpec.action_boxes``. ``terminated`` and ``truncated`` keep their
+    Gymnasium meaning.
+
+    Args:
+        env: the Gymnasium environment.
+        episode_limit: maximum steps; defaults to ``env.spec.max_episode_steps``.
+        kind: the agent's kind name.
+
+    Raises:
+        UnsupportedEnvError: observation not a ``Box``, or action neither ``Discrete`` nor ``Box``.
+        ValueError: no episode limit known.
+    """
+
+    def __init__(self, env: Any, episode_limit: int | None = None, kind: str = "agent") -> None:
+        from gymnasium import spaces
+
+        self.env = env
+        obs_space = ParallelEnvAdapter._obs_box(env.observation_space)
+        space = env.action_space
+        if isinstance(space, spaces.Discrete):
+            n, box, self._start = int(space.n), None, int(space.start)
+        elif isinstance(space, spaces.Box):
+            n, self._start = 1, 0
+            box = (tuple(float(x) for x in np.ravel(space.low)), tuple(float(x) for x in np.ravel(space.high)))
+        else:
+            raise UnsupportedEnvError(f"action space {space} is neither Discrete nor Box")
+        self._space = space
+        if episode_limit is None:
+            episode_limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+            if not episode_limit:
+                raise ValueError("pass episode_limit: the env has no spec.max_episode_steps")
+        dim = int(np.prod(obs_space.shape))
+        self.marl_spec = EnvSpec(n_agents=1, obs_dim=dim, state_dim=dim, n_actions=n,
+                                 episode_limit=int(episode_limit), kind_names=(kind,),
+                                 continuous_actions=box is not None,
+                                 action_boxes=None if box is None else (box,))
+        self._obs: Any = None
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> EnvObservation:
+        """Reset the wrapped env with ``seed`` (and Gymnasium reset ``options``)."""
+        self._obs, _ = self.env.reset(seed=seed, options=options)
+        return self.observe()
+
+    def observe(self) -> EnvObservation:
+        """The last observation as one agent slot."""
+        flat = np.asarray(self._obs, np.float32).ravel()
+        out: EnvObservation = {"obs": flat[None, :], "state": flat.copy(), "agent_mask": np.ones(1, bool),
+                               "kinds": np.zeros(1, np.int64)}
+        if not self.marl_spec.continuous_actions:
+            out["avail"] = np.ones((1, self.marl_spec.n_actions), bool)
+        return out
+
+    def step(self, actions: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        """Step with the one agent's action (``actions[0]``); returns reward, terminated, info."""
+        row = np.ravel(np.asarray(actions)[0])
+        if self.marl_spec.continuous_actions:
+            n = int(np.prod(self._space.shape))
+            act: Any = np.asarray(row[:n], self._space.dtype).reshape(self._space.shape)
+        else:
+            act = int(row[0]) + self._start
+        self._obs, reward, terminated, truncated, info = self.env.step(act)
+        return float(reward), bool(terminated), {"truncated": bool(truncated), "info": info}

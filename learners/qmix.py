@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import math
 import os
 import time
-import types
-import typing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -36,6 +32,7 @@ from torch import nn
 
 from learners.batched_policy import BatchedPolicy, intra_op_threads
 from learners.buffers import EpisodeBatch, EpisodeBuffer
+from learners.configs import BUDGET_KEYS, QMIXConfig
 from learners.marl_env import (
     EnvObservation,
     EnvSpec,
@@ -49,142 +46,6 @@ __all__ = [
     "AgentNet", "BatchedPolicy", "EnvObservation", "EnvSpec", "MARLEnv", "ParallelEnvAdapter", "QMIXConfig",
     "QMIXLearner", "QMixer", "UnsupportedEnvError", "VDNMixer",
 ]
-
-# --------------------------------------------------------------------------- config
-
-# Keys that may differ between a checkpoint and the run resuming it: they only set how far to go.
-_BUDGET_KEYS = frozenset({"n_episodes", "t_max", "checkpoint_interval"})
-
-
-@dataclass
-class QMIXConfig:
-    """QMIX/VDN hyperparameters; defaults are PyMARL's ``default.yaml`` + ``algs/qmix.yaml``.
-
-    Attributes:
-        mixer: ``"qmix"`` (monotonic hypernetwork mixer) or ``"vdn"`` (sum).
-        rnn_hidden_dim: GRU width of each agent network.
-        mixing_embed_dim: hidden width of the mixing network.
-        hypernet_embed: hidden width of the two-layer hypernetworks for W1 and W2.
-        obs_last_action: append the agent's previous action (one-hot) to its input.
-        obs_agent_id: append the agent's slot id (one-hot); turn off for fleets whose size
-            changes at deployment, since an id over training slots does not generalise.
-        optimizer: ``"rmsprop"`` (PyMARL) or ``"adam"``.
-        lr: learning rate.
-        optim_alpha: RMSprop smoothing constant (ignored by Adam).
-        optim_eps: optimiser epsilon.
-        gamma: discount factor.
-        batch_size: episodes per gradient step.
-        buffer_size: replay capacity in episodes.
-        target_update_interval: episodes between hard target-network copies.
-        grad_norm_clip: max global L2 norm of the gradient.
-        double_q: choose target actions with the online network, value them with the target.
-        epsilon_start: initial exploration rate.
-        epsilon_finish: final exploration rate.
-        epsilon_anneal_time: environment steps over which epsilon decays linearly.
-        seed: seeds every generator the learner owns.
-        n_episodes: episode budget (None: only ``t_max`` limits training).
-        t_max: environment-step budget (None: only ``n_episodes`` limits training).
-        checkpoint_interval: episodes between checkpoints when a directory is given (0: only at the end).
-        torch_threads: intra-op threads while training and evaluating (None: leave torch's setting).
-            The default 1 is a vppsim choice: update batches are tiny, so extra threads only add
-            synchronisation, and on a busy 2-core machine OpenMP spin-waits made updates 20x slower.
-            Results are bit-reproducible only for the same thread count.
-    """
-
-    mixer: Literal["qmix", "vdn"] = "qmix"
-    rnn_hidden_dim: int = 64
-    mixing_embed_dim: int = 32
-    hypernet_embed: int = 64
-    obs_last_action: bool = True
-    obs_agent_id: bool = True
-    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
-    lr: float = 5e-4
-    optim_alpha: float = 0.99
-    optim_eps: float = 1e-5
-    gamma: float = 0.99
-    batch_size: int = 32
-    buffer_size: int = 5000
-    target_update_interval: int = 200
-    grad_norm_clip: float = 10.0
-    double_q: bool = True
-    epsilon_start: float = 1.0
-    epsilon_finish: float = 0.05
-    epsilon_anneal_time: int = 50_000
-    seed: int = 0
-    n_episodes: int | None = None
-    t_max: int | None = 2_050_000
-    checkpoint_interval: int = 0
-    torch_threads: int | None = 1
-
-    def __post_init__(self) -> None:
-        if self.mixer not in ("qmix", "vdn"):
-            raise ValueError(f"mixer must be 'qmix' or 'vdn', got {self.mixer!r}")
-        if self.optimizer not in ("rmsprop", "adam"):
-            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {self.optimizer!r}")
-        for name in ("rnn_hidden_dim", "mixing_embed_dim", "hypernet_embed", "batch_size", "buffer_size",
-                     "target_update_interval", "epsilon_anneal_time"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.batch_size > self.buffer_size:
-            raise ValueError(f"batch_size {self.batch_size} exceeds buffer_size {self.buffer_size}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
-        if not 0.0 <= self.epsilon_finish <= 1.0 or not 0.0 <= self.epsilon_start <= 1.0:
-            raise ValueError("epsilon_start and epsilon_finish must be in [0, 1]")
-        if self.torch_threads is not None and self.torch_threads < 1:
-            raise ValueError(f"torch_threads must be >= 1 or None, got {self.torch_threads}")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> QMIXConfig:
-        """Build a config from a (scenario-file) mapping, overriding defaults key by key.
-
-        Raises:
-            ValueError: on unknown keys (with close-match suggestions) or values of the wrong type.
-        """
-        hints = typing.get_type_hints(cls)
-        unknown = sorted(set(d) - set(hints))
-        if unknown:
-            tips = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, hints, n=1))
-                    else repr(k) for k in unknown]
-            raise ValueError(f"unknown QMIX config key(s): {', '.join(tips)}; valid keys: {sorted(hints)}")
-        return cls(**{k: _coerce(k, v, hints[k]) for k, v in d.items()})
-
-
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    """Check a config value against its annotation, accepting int for float and numeric strings.
-
-    Numeric strings are accepted because YAML 1.1 loaders read ``5e-4`` as a string.
-    """
-    args = typing.get_args(hint)
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType) and type(None) in args:
-        if value is None:
-            return None
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        if value not in args:
-            raise ValueError(f"config key {key!r} must be one of {list(args)}, got {value!r}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"config key {key!r} must be a bool, got {value!r}")
-        return value
-    if hint in (int, float):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ValueError(f"config key {key!r} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"config key {key!r} must be a number, got {value!r}")
-        if hint is int:
-            if value != int(value):
-                raise ValueError(f"config key {key!r} must be an integer, got {value!r}")
-            return int(value)
-        return float(value)
-    return value
-
 
 # --------------------------------------------------------------------------- networks
 
@@ -644,7 +505,7 @@ class QMIXLearner:
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output; the config may differ only in budget keys."""
         diff = {k: (v, getattr(self.config, k)) for k, v in sd["config"].items()
-                if k not in _BUDGET_KEYS and getattr(self.config, k) != v}
+                if k not in BUDGET_KEYS and getattr(self.config, k) != v}
         if diff:
             raise ValueError(f"checkpoint config differs from this learner's (checkpoint, current): {diff}")
         spec = EnvSpec.from_dict(sd["spec"])
@@ -663,18 +524,13 @@ class QMIXLearner:
         self.history = list(sd["history"])
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write a checkpoint atomically (temp file in the same directory, then ``os.replace``)."""
+        """Write a checkpoint atomically, through the project's shared :func:`aggregation.io.atomic_write`."""
+        from aggregation.io import atomic_write
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                torch.save(self.state_dict(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        state = self.state_dict()
+        atomic_write(path, lambda fh: torch.save(state, fh))
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load a checkpoint written by :meth:`save` (tensors and plain data only)."""

@@ -1,4 +1,4 @@
-"""The ``vppsim`` command line: run, validate, list."""
+"""The ``vppsim`` command line: run, validate, train, bench, list."""
 
 from __future__ import annotations
 
@@ -12,20 +12,38 @@ from .schema import ScenarioError, bundled_scenarios, load, resolve
 def _cmd_validate(args: argparse.Namespace) -> int:
     for name in args.scenarios:
         sc = load(name)
-        print(f"{resolve(name)}: OK ({sc.name}: {len(sc.parks)} parks, {sc.n_steps} periods of {sc.step_h:g} h)")
+        if hasattr(sc, "parks"):
+            print(f"{resolve(name)}: OK ({sc.name}: {len(sc.parks)} parks, {sc.n_steps} periods of {sc.step_h:g} h)")
+        else:
+            print(f"{resolve(name)}: OK ({sc.name}: kind {sc.kind})")
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    for name in bundled_scenarios():
-        sc = load(name)
-        n = sc.n_ders()
-        print(f"{name:22s} {n:>10,d} DERs  {sc.description}")
+    import learners.registry as methods
+
+    from .kinds import kinds
+
+    what = args.what
+    if what in ("all", "scenarios"):
+        print("scenarios:")
+        for name in bundled_scenarios():
+            sc = load(name)
+            size = f"{sc.n_ders():>10,d} DERs" if hasattr(sc, "n_ders") else f"{sc.kind:>15s}"
+            print(f"  {name:22s} {size}  {sc.description}")
+    if what in ("all", "methods"):
+        print("methods (learners.registry; use as method:, policy.kind, or vppsim train --learner):")
+        for name, e in sorted(methods.entries().items()):
+            print(f"  {name:12s} [{e.flags()}]  {e.description}")
+    if what in ("all", "kinds"):
+        print("scenario kinds (the kind: field):")
+        for name, k in sorted(kinds().items()):
+            print(f"  {name:18s} {k.description}")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import format_summary, run_scenario
+    from .runner import report, run_scenario
 
     overrides = {"seed": args.seed, "scale": args.scale}
     if args.resume:
@@ -44,16 +62,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         resume=Path(args.resume) if args.resume else None,
         plots=False if args.no_plots else None,
     )
-    print(f"\n{sc.name}: {sum(m.fleet.n_ders for m in out.models.values()) // len(out.models):,d} DERs, "
-          f"{out.wall_s:.2f} s")
-    print(format_summary(out.summary))
-    if "uptake" in out.extras:
-        cols = ["mode", "n_agents", "renewable_utilisation", "curtailment_rate", "co2_t", "cost",
-                "congestion_hours", "ac_violation_hours", "status"]
-        up = out.extras["uptake"].copy()
-        up["n_agents"] = up["n_agents"].astype(int)
-        print(f"\nrenewable uptake on {sc.grid.case} (controlled DERs shift load; baseline = the case itself):")
-        print(up[[c for c in cols if c in up]].to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    print(report(out))
     if out.folder is not None:
         print(f"\nresults: {out.folder}")
     return 0
@@ -63,9 +72,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     sc = load(args.scenario, {"seed": args.seed})
-    folder = train(sc, Path(args.out), episodes=args.episodes, resume=args.resume, progress=not args.quiet)
-    print(f"trained QMIX on {sc.name}: {folder}")
-    print(f"use it with  policy: {{kind: qmix, weights: {folder / 'weights.pt'}}}")
+    if not hasattr(sc, "training"):
+        raise ScenarioError(f"scenario {sc.name} (kind {sc.kind}) has no training block")
+    name = args.learner or sc.training.learner
+    folder = train(sc, Path(args.out), learner=name, episodes=args.episodes, resume=args.resume,
+                   progress=not args.quiet, checkpoint_every=args.checkpoint_every)
+    print(f"trained {name} on {sc.name}: {folder}")
+    print(f"use it with  policy: {{kind: {name}, weights: {folder / 'weights.pt'}}}")
     return 0
 
 
@@ -101,19 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", nargs="+")
     v.set_defaults(func=_cmd_validate)
-    t = sub.add_parser("train", help="train QMIX on coalitions drawn from a scenario's population")
+    t = sub.add_parser("train", help="train a registered learner on coalitions drawn from a scenario's population")
     t.add_argument("scenario", help="scenario file or bundled name")
-    t.add_argument("--out", default="training", help="folder receiving <name>-qmix/")
+    t.add_argument("--learner", default=None,
+                   help="a trainable method of the registry (vppsim list methods); default: training.learner")
+    t.add_argument("--out", default="training", help="folder receiving <name>-<learner>/")
     t.add_argument("--episodes", type=int, default=None, help="total episode budget (default: training.episodes)")
     t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from the folder's checkpoint (an error when there is none)")
+    t.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                   help="episodes between checkpoints (default: training.checkpoint_every_episodes)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_cmd_train)
     b = sub.add_parser("bench", help="run a benchmark (table2: seed 003 Table 2 from 56 to 1,000,000 agents)")
     b.add_argument("name", choices=sorted(_BENCHES))
     b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     b.set_defaults(func=_cmd_bench)
-    ls = sub.add_parser("list", help="list bundled scenarios")
+    ls = sub.add_parser("list", help="list bundled scenarios, registered methods and scenario kinds")
+    ls.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "methods", "kinds"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import platform
 import shutil
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,20 @@ import pandas as pd
 
 from aggregation.io import atomic_write, save_figure, write_json
 
-__all__ = ["finalise_dir", "read_pickle", "save_figure", "write_json", "write_pickle", "write_table"]
+__all__ = ["finalise_dir", "read_pickle", "save_figure", "versions", "write_json", "write_pickle", "write_table"]
+
+_VERSIONED = ("vppsim", "numpy", "pandas", "scipy", "mesa", "pandapower", "pvlib", "torch", "pydantic", "highspy")
+
+
+def versions() -> dict[str, str]:
+    """Python and package versions, for manifests (read from metadata: nothing is imported)."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def write_table(path_stem: Path, df: pd.DataFrame) -> None:

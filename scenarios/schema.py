@@ -1,105 +1,82 @@
 """Scenario files: a pydantic schema validated at load, with readable errors.
 
-A scenario is YAML. Every numeric field has its unit in its name or
-description and an allowed range; unknown fields are rejected. Errors name the
-file, the field path, the bad value and what is allowed (``ScenarioError``).
+A scenario is YAML. Its ``kind`` field (default ``der_aggregation``) selects
+the schema and the pipeline from the scenario-kind registry
+(:mod:`scenarios.kinds`): the schema is a discriminated union on ``kind``.
+Every numeric field has its unit in its name or description and an allowed
+range; unknown fields are rejected. Errors name the file, the field path, the
+bad value and what is allowed (``ScenarioError``). Method names (``method``,
+``policy.kind``, ``training.learner``) come from :mod:`learners.registry`, and
+their configs are validated here without importing torch.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
+import learners.registry as methods
 from aggregation.specs import AggregationSpec, ParkSpec
-from aggregation.weather import WEATHER_FILES
+
+from . import kinds as scenario_kinds
+from .base import (
+    FitnessSpec,
+    GridSpec,
+    OutputSpec,
+    ScenarioBase,
+    ScenarioError,
+    SeriesSignalSpec,
+    SimbenchSignalSpec,
+    Strict,
+    SystemIndexSpec,
+    WeatherSpec,
+)
+
+__all__ = [
+    "FitnessSpec", "GridSpec", "OutputSpec", "PolicySpec", "Scenario", "ScenarioBase", "ScenarioError",
+    "SeriesSignalSpec", "SimbenchSignalSpec", "SystemIndexSpec", "TrainingSpec", "WeatherSpec", "bundled_scenarios",
+    "load", "parse", "resolve", "scenario_adapter",
+]
+
+_Strict = Strict  # wave-1 name
 
 
-class ScenarioError(Exception):
-    """A scenario file that cannot be used; the message is meant for the user."""
+class PolicySpec(Strict):
+    """Which DER policy acts: a registered method with a fleet policy (``rule``, ``greedy``, ``qmix`` …)."""
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WeatherSpec(_Strict):
-    file: Annotated[str, Field(description="bundled pvlib TMY file")] = "12839.tm2"
-
-    @field_validator("file")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        if v not in WEATHER_FILES:
-            raise ValueError(f"must be one of {sorted(WEATHER_FILES)}")
-        return v
-
-
-class SimbenchSignalSpec(_Strict):
-    """System generation built from SimBench profiles (fractions of peak load)."""
-
-    load_profile: str = "hv_mixed1"
-    pv_profile: str = "PV5"
-    wind_profile: str = "WP1"
-    pv_capacity_per_peak_load: Annotated[float, Field(ge=0.0, le=10.0, description="MWp per MW of peak load")] = 1.0
-    wind_capacity_per_peak_load: Annotated[float, Field(ge=0.0, le=10.0, description="MW per MW of peak load")] = 0.8
-    peak_load_mw: Annotated[float, Field(gt=0.0, le=1e6)] = 1000.0
-
-
-class SeriesSignalSpec(_Strict):
-    """System generation given explicitly, one value per period."""
-
-    e_res_mwh: list[Annotated[float, Field(ge=0.0)]]
-    e_tot_mwh: list[Annotated[float, Field(gt=0.0)]]
-
-    @model_validator(mode="after")
-    def _lengths(self) -> SeriesSignalSpec:
-        if len(self.e_res_mwh) != len(self.e_tot_mwh):
-            raise ValueError("e_res_mwh and e_tot_mwh must have the same length")
-        if any(r > t for r, t in zip(self.e_res_mwh, self.e_tot_mwh, strict=True)):
-            raise ValueError("renewable generation cannot exceed total generation in a period")
-        return self
-
-
-class SystemIndexSpec(_Strict):
-    """Where the system zero-carbon index eta_GI(t) comes from."""
-
-    source: Literal["simbench", "series", "grid"] = "simbench"
-    simbench: SimbenchSignalSpec = SimbenchSignalSpec()
-    series: SeriesSignalSpec | None = None
-
-    @model_validator(mode="after")
-    def _series_given(self) -> SystemIndexSpec:
-        if self.source == "series" and self.series is None:
-            raise ValueError("source 'series' needs a 'series' block with e_res_mwh and e_tot_mwh")
-        return self
-
-
-class FitnessSpec(_Strict):
-    similarity_lambda: Annotated[float, Field(gt=0.0, le=100.0, description="lambda of Eq. 3")] = 1.0
-
-
-class PolicySpec(_Strict):
-    """Which DER policy acts: ``rule`` (uncontrolled baseline), ``greedy``, or a learned one."""
-
-    kind: Literal["rule", "greedy", "qmix"] = "rule"
+    kind: Annotated[str, Field(description="a method of learners.registry that has a fleet policy")] = "rule"
     weights: Annotated[
         str | None, Field(description="weights file, or the name of weights shipped in learners/weights")
     ] = None
 
+    @field_validator("kind")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        allowed = methods.names(policy=True)
+        if v not in allowed:
+            raise ValueError(f"must be one of {allowed}")
+        return v
+
     @model_validator(mode="after")
     def _weights_for_learned(self) -> PolicySpec:
-        if self.kind == "qmix" and self.weights is None:
-            raise ValueError("policy kind 'qmix' needs 'weights': a file from vppsim train, or shipped weights "
-                             "('two_ac', 'three_parks')")
+        if methods.get(self.kind).needs_weights and self.weights is None:
+            raise ValueError(f"policy kind {self.kind!r} needs 'weights': a file from vppsim train, or shipped "
+                             "weights ('two_ac', 'three_parks')")
         return self
 
 
-class TrainingSpec(_Strict):
-    """How ``vppsim train`` draws coalitions from the population and trains QMIX on them."""
+class TrainingSpec(Strict):
+    """How ``vppsim train`` draws coalitions from the population and trains a registered learner on them.
+
+    ``learner`` names a trainable method of :mod:`learners.registry`; ``config`` is its
+    typed config (validated at load, without torch), replacing the learner's scenario
+    defaults as a whole when given. The wave-1 block ``qmix: {...}`` is read as
+    ``learner: qmix, config: {...}``.
+    """
 
     n_ac: Annotated[int, Field(ge=0, le=64, description="air conditioners per coalition")] = 3
     n_ev: Annotated[int, Field(ge=0, le=64, description="EV piles per coalition")] = 1
@@ -108,40 +85,55 @@ class TrainingSpec(_Strict):
     start_steps: list[Annotated[int, Field(ge=0)]] | None = None
     randomise_usual: bool = False
     checkpoint_every_episodes: Annotated[int, Field(ge=0, le=1_000_000)] = 250
-    qmix: dict[str, Any] = {"obs_agent_id": False, "epsilon_anneal_time": 20_000, "buffer_size": 2000}
+    learner: Annotated[str, Field(description="a trainable method of learners.registry")] = "qmix"
+    config: Annotated[dict[str, Any] | None, Field(description="the learner's config; None: its defaults")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_qmix_block(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "qmix" in data:
+            if "config" in data:
+                raise ValueError("give either 'config' or the older 'qmix' block, not both")
+            data = {**data, "config": data["qmix"]}
+            del data["qmix"]
+            data.setdefault("learner", "qmix")
+        return data
+
+    @field_validator("learner")
+    @classmethod
+    def _trainable(cls, v: str) -> str:
+        allowed = methods.names(trainable=True)
+        if v not in allowed:
+            raise ValueError(f"must be one of {allowed}")
+        return v
 
     @model_validator(mode="after")
     def _valid(self) -> TrainingSpec:
         if self.n_ac + self.n_ev < 1:
             raise ValueError("a coalition needs at least one agent (n_ac + n_ev >= 1)")
-        from learners.qmix import QMIXConfig
-
-        QMIXConfig.from_dict(self.qmix)  # unknown or badly typed keys fail here, at load
+        try:  # unknown or badly typed keys fail here, at load
+            methods.config_for(self.learner, self.learner_config)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"config: {exc}") from None
         return self
 
+    @property
+    def learner_config(self) -> dict[str, Any]:
+        """The learner's options: ``config``, or the registry's scenario defaults when none is given."""
+        if self.config is not None:
+            return dict(self.config)
+        return dict(methods.get(self.learner).train_defaults)
 
-class GridSpec(_Strict):
-    """Grid coupling (used when ``system_index.source`` is ``grid`` or by uptake sweeps)."""
-
-    case: Literal["case14", "case39"] = "case39"
-    sweep_agents: list[Annotated[int, Field(ge=0, le=100_000_000)]] = []
-    options: dict[str, Any] = {}
+    @property
+    def qmix(self) -> dict[str, Any]:
+        """Wave-1 name of :attr:`learner_config`."""
+        return self.learner_config
 
 
-class OutputSpec(_Strict):
-    plots: bool = True
-    checkpoint_every_steps: Annotated[int, Field(ge=0, le=100_000)] = 0
+class Scenario(ScenarioBase):
+    """A ``der_aggregation`` scenario: DER parks, an uncontrolled baseline day and a controlled one."""
 
-
-class Scenario(_Strict):
-    """A complete run description."""
-
-    name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_\-]+$")]
-    description: str = ""
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    horizon_h: Annotated[float, Field(gt=0.0, le=24.0 * 366, description="hours")] = 24.0
-    step_h: Annotated[float, Field(ge=0.25, le=6.0, description="hours, a multiple of 0.25")] = 1.0
-    start_day_of_year: Annotated[int, Field(ge=1, le=365)] = 196
+    kind: Literal["der_aggregation"] = "der_aggregation"
     scale: Annotated[float, Field(gt=0.0, le=100_000.0, description="multiplies every DER count and park base load")] = 1.0
     weather: WeatherSpec = WeatherSpec()
     system_index: SystemIndexSpec = SystemIndexSpec()
@@ -150,21 +142,21 @@ class Scenario(_Strict):
     aggregation: AggregationSpec = AggregationSpec()
     policy: PolicySpec = PolicySpec()
     method: Annotated[
-        Literal["rule", "greedy", "qmix", "mip", "lagrangian"] | None,
-        Field(description="shortcut for the controlled day's decision method (docs/baselines.md)"),
+        str | None,
+        Field(description="shortcut for the controlled day's decision method: a name of learners.registry"),
     ] = None
     grid: GridSpec | None = None
     training: TrainingSpec = TrainingSpec()
-    output: OutputSpec = OutputSpec()
+
+    @field_validator("method")
+    @classmethod
+    def _registered_method(cls, v: str | None) -> str | None:
+        if v is not None and v not in methods.names():
+            raise ValueError(f"must be one of {methods.names()}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        per = self.step_h * 4
-        if abs(per - round(per)) > 1e-9:
-            raise ValueError(f"step_h must be a multiple of 0.25 h, got {self.step_h}")
-        steps = self.horizon_h / self.step_h
-        if abs(steps - round(steps)) > 1e-9:
-            raise ValueError(f"horizon_h ({self.horizon_h}) must be a whole number of steps of {self.step_h} h")
         names = [p.name for p in self.parks]
         if len(set(names)) != len(names):
             raise ValueError(f"park names must be unique, got {names}")
@@ -175,10 +167,6 @@ class Scenario(_Strict):
             )
         return self
 
-    @property
-    def n_steps(self) -> int:
-        return int(round(self.horizon_h / self.step_h))
-
     def n_ders(self, scale: float | None = None) -> int:
         """DER count at ``scale`` (default the scenario's), rounded per park and kind like the fleet."""
         scale = self.scale if scale is None else scale
@@ -186,9 +174,25 @@ class Scenario(_Strict):
             round(getattr(p, k).count * scale) for p in self.parks for k in ("ac", "ev", "pv") if getattr(p, k)
         )
 
-    def content_hash(self) -> str:
-        """SHA-256 of the validated content (stable across formatting of the file)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+DerAggregationScenario = Scenario
+
+
+def _kind_of(data: Any) -> str:
+    if isinstance(data, dict):
+        return data.get("kind", scenario_kinds.DEFAULT_KIND)
+    return getattr(data, "kind", scenario_kinds.DEFAULT_KIND)
+
+
+def scenario_adapter() -> TypeAdapter:
+    """A ``TypeAdapter`` of the union of every registered kind, discriminated on ``kind``.
+
+    A file without ``kind`` is a ``der_aggregation`` scenario. Built on call, so kinds
+    registered later are included.
+    """
+    members = tuple(Annotated[scenario_kinds.schema_class(k), Tag(k)] for k in scenario_kinds.kinds())
+    union = members[0] if len(members) == 1 else Union[members]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Discriminator(_kind_of)])
 
 
 def bundled_scenarios() -> list[str]:
@@ -233,19 +237,30 @@ def _describe(err: dict, data: Any) -> str:
     return f"field '{path}': got {shown}: {msg}"
 
 
-def parse(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate already-loaded YAML content."""
+def parse(data: Any, source: str = "<scenario>") -> ScenarioBase:
+    """Validate already-loaded YAML content as the scenario kind its ``kind`` field names.
+
+    Raises:
+        ScenarioError: naming ``source``, each bad field, its value and what is allowed.
+    """
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: a scenario must be a mapping of fields, got {type(data).__name__}")
+    kind = _kind_of(data)
     try:
-        return Scenario.model_validate(data)
+        schema = scenario_kinds.schema_class(kind)
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(f"{source}: 1 problem:\n  field 'kind': got {kind!r}: {exc}") from None
+    try:
+        # Validating with the kind's own class (the union member the discriminator picks)
+        # keeps error paths free of the union tag, so messages read "parks[0].ac.count".
+        return schema.model_validate(data)
     except ValidationError as exc:
         lines = [_describe(e, data) for e in exc.errors()]
         n = len(lines)
         raise ScenarioError(f"{source}: {n} problem{'s' if n > 1 else ''}:\n  " + "\n  ".join(lines)) from None
 
 
-def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> ScenarioBase:
     """Load and validate a scenario file (path or bundled name).
 
     Args:

@@ -1,22 +1,36 @@
-"""``vppsim train``: QMIX on coalitions drawn from a scenario's population.
+"""``vppsim train``: a registered learner on coalitions drawn from a scenario's population.
 
-Writes ``<out>/<name>-qmix/``: ``checkpoint.pt`` (every
-``training.checkpoint_every_episodes`` episodes and at the end, atomically;
-``--resume`` continues from it), ``weights.pt`` (the deployable networks,
-usable as ``policy.weights``), ``learning_curve.csv`` and ``.png``, and
-``manifest.json``.
+Generic over the trainable entries of :mod:`learners.registry` (QMIX and VDN
+today). Writes ``<out>/<name>-<learner>/``: ``checkpoint.pt`` (every
+``training.checkpoint_every_episodes`` episodes, or ``--checkpoint-every``,
+and at the end, atomically; ``--resume`` continues from it), ``weights.pt``
+(the deployable part, usable as ``policy.weights``), ``learning_curve.csv``
+and ``.png``, and ``manifest.json``.
+
+A trainable learner is built as ``cls(env_spec, config)``; its config accepts
+``seed`` and ``checkpoint_interval``; it provides ``checkpoint_name`` and
+``train(env, n_episodes=, progress=, checkpoint_dir=, resume=) -> list[dict]``
+(one record per episode with ``episode`` and ``return``) and counters
+``t_env`` / ``n_updates``; its entry's ``export`` writes the weights.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+import learners.registry as methods
+
 from . import results
-from .runner import system_signal, versions, weather_for
-from .schema import Scenario, ScenarioError
+from .base import ScenarioError
+from .build import system_signal, weather_for
+from .schema import Scenario
+
+__all__ = ["TABLE1_TARGETS", "learner_config", "make_env", "plot_learning_curve", "qmix_config", "table1_cells",
+           "table1_matches", "train"]
 
 
 def make_env(sc: Scenario, **overrides):
@@ -35,47 +49,88 @@ def make_env(sc: Scenario, **overrides):
     return ParallelEnvAdapter(env)
 
 
-def qmix_config(sc: Scenario, **overrides):
-    from learners.qmix import QMIXConfig
+def learner_config(sc: Scenario, learner: str | None = None, **overrides: Any) -> Any:
+    """The typed config of ``learner`` (default ``training.learner``) for the scenario.
 
-    d = {"seed": sc.seed, "checkpoint_interval": sc.training.checkpoint_every_episodes, **sc.training.qmix}
+    Seed and checkpoint interval come from the scenario; ``training.config`` (or the
+    learner's scenario defaults) and then ``overrides`` replace them key by key.
+
+    Raises:
+        ScenarioError: unknown learner, or a config it rejects.
+    """
+    name = learner or sc.training.learner
+    d = {"seed": sc.seed, "checkpoint_interval": sc.training.checkpoint_every_episodes,
+         **sc.training.learner_config}
     d.update(overrides)
     try:
-        return QMIXConfig.from_dict(d)
+        return methods.config_for(name, d)
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(f"scenario {sc.name}: training.qmix: {exc}") from None
+        raise ScenarioError(f"scenario {sc.name}: training.config ({name}): {exc}") from None
 
 
-def train(sc: Scenario, out_root: Path, *, episodes: int | None = None, resume: bool = False,
-          progress: bool = True) -> Path:
-    """Train QMIX for the scenario; returns the training folder."""
-    from learners.deploy import save_weights
-    from learners.qmix import QMIXLearner
+def qmix_config(sc: Scenario, **overrides: Any) -> Any:
+    """:func:`learner_config` of ``qmix`` (wave-1 name)."""
+    return learner_config(sc, "qmix", **overrides)
 
-    folder = Path(out_root) / f"{sc.name}-qmix"
-    if folder.exists() and not resume and (folder / "checkpoint.pt").exists():
+
+def train(sc: Scenario, out_root: Path, *, learner: str | None = None, episodes: int | None = None,
+          resume: bool = False, progress: bool = True, checkpoint_every: int | None = None) -> Path:
+    """Train a registered learner for the scenario; returns the training folder.
+
+    Args:
+        sc: a validated ``der_aggregation`` scenario.
+        out_root: folder receiving ``<scenario>-<learner>/``.
+        learner: a trainable registry name (default: ``training.learner``).
+        episodes: total episode budget, counting episodes before a resume (default ``training.episodes``).
+        resume: continue from the folder's checkpoint.
+        progress: show a progress bar.
+        checkpoint_every: episodes between checkpoints (default ``training.checkpoint_every_episodes``).
+
+    Raises:
+        ScenarioError: unknown or untrainable learner; the folder already holds a run and
+            ``resume`` is False; ``resume`` without a checkpoint.
+    """
+    name = learner or sc.training.learner
+    try:
+        entry = methods.get(name)
+    except ValueError as exc:
+        raise ScenarioError(f"--learner: {exc}") from None
+    if not entry.trainable:
+        raise ScenarioError(f"--learner {name!r} is not trainable; trainable: {methods.names(trainable=True)}")
+    cls = methods.load_object(entry.learner)
+    folder = Path(out_root) / f"{sc.name}-{name}"
+    ckpt = folder / getattr(cls, "checkpoint_name", "checkpoint.pt")
+    if resume and not ckpt.exists():
+        raise ScenarioError(f"{ckpt}: no checkpoint to resume; run without --resume to start training")
+    if folder.exists() and not resume and ckpt.exists():
         raise ScenarioError(f"{folder} already holds a training run: pass --resume to continue it, "
                             "or choose another --out")
+    overrides = {} if checkpoint_every is None else {"checkpoint_interval": checkpoint_every}
+    config = learner_config(sc, name, **overrides)
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     env = make_env(sc)
-    learner = QMIXLearner(env.marl_spec, qmix_config(sc))
+    agent = cls(env.marl_spec, config)
     budget = episodes if episodes is not None else sc.training.episodes
-    history = learner.train(env, n_episodes=budget, progress=progress, checkpoint_dir=folder, resume=resume)
+    history = agent.train(env, n_episodes=budget, progress=progress, checkpoint_dir=folder, resume=resume)
     curve = pd.DataFrame(history)
     results.write_table(folder / "learning_curve", curve)
+    flag = "" if name == sc.training.learner else f" --learner {name}"
     meta = {"scenario": sc.name, "scenario_sha256": sc.content_hash(), "seed": sc.seed, "episodes": budget,
-            "command": f"vppsim train {sc.name} --episodes {budget}"}
-    save_weights(learner, folder / "weights.pt", meta)
-    results.write_json(folder / "manifest.json", {**meta, "versions": versions(),
+            "learner": name, "command": f"vppsim train {sc.name}{flag} --episodes {budget}"}
+    if entry.export is not None:
+        methods.load_object(entry.export)(agent, folder / "weights.pt", meta)
+    results.write_json(folder / "manifest.json", {**meta, "versions": results.versions(),
                                                   "wall_time_s": round(time.perf_counter() - t0, 2),
-                                                  "env_steps": learner.t_env, "updates": learner.n_updates})
+                                                  "env_steps": getattr(agent, "t_env", None),
+                                                  "updates": getattr(agent, "n_updates", None)})
     if len(curve):
-        plot_learning_curve(curve, folder / "learning_curve.png", sc.name)
+        plot_learning_curve(curve, folder / "learning_curve.png", sc.name, learner=name)
     return folder
 
 
-def plot_learning_curve(curve: pd.DataFrame, path: Path, title: str) -> None:
+def plot_learning_curve(curve: pd.DataFrame, path: Path, title: str, learner: str = "qmix") -> None:
+    """Episode return (and epsilon, when logged) against episodes, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,7 +151,7 @@ def plot_learning_curve(curve: pd.DataFrame, path: Path, title: str) -> None:
         ax2.set_ylabel("epsilon")
         ax2.set_ylim(0, 1.05)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"QMIX on {title}")
+    ax.set_title(f"{learner.upper()} on {title}")
     results.save_figure(fig, path)
 
 

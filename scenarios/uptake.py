@@ -11,66 +11,24 @@ from how much load was added.
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from aggregation.model import SystemSignal
 from aggregation.policy import RulePolicy
 
 from . import results
-from .schema import Scenario, ScenarioError
+from .build import build_model
+from .gridcase import _grid, base_dispatch, case_for, grid_signal
+from .schema import Scenario
 
-
-def _grid():
-    import grid
-
-    return grid
-
-
-@functools.lru_cache(maxsize=4)
-def _case(name: str, buses: tuple[int, ...] | None):
-    return _grid().build_case(name, park_buses=list(buses) if buses else None)
-
-
-def case_for(sc: Scenario):
-    """The scenario's grid case, with its parks' buses (if given) as park buses."""
-    if sc.grid is None:
-        raise ScenarioError(f"scenario {sc.name}: system_index.source 'grid' needs a 'grid' block")
-    buses = tuple(p.bus for p in sc.parks if p.bus is not None)
-    try:
-        return _case(sc.grid.case, buses or None)
-    except ValueError as exc:
-        raise ScenarioError(f"scenario {sc.name}: grid: {exc}") from None
-
-
-def base_dispatch(sc: Scenario):
-    """Dispatch of the case without any participating DER."""
-    g = _grid()
-    try:
-        return g.dispatch_day(
-            case_for(sc), None, day_of_year=sc.start_day_of_year, weather_file=sc.weather.file,
-            step_h=sc.step_h, n_periods=sc.n_steps,
-        )
-    except g.DispatchInfeasible as exc:
-        raise ScenarioError(f"scenario {sc.name}: the base dispatch is infeasible: {exc}") from None
-
-
-def grid_signal(sc: Scenario) -> SystemSignal:
-    """eta_GI from the base dispatch: renewable energy used / total generation per period."""
-    r = base_dispatch(sc)
-    e_res = r.renewable_p_mw.sum(axis=1) * sc.step_h
-    e_tot = r.total_generation_mw * sc.step_h
-    return SystemSignal(np.minimum(e_res, e_tot), e_tot)
+__all__ = ["base_dispatch", "case_for", "grid_signal", "park_delta_kw", "run_sweep"]
 
 
 def park_delta_kw(sc: Scenario, n_agents: int, weather, signal, controlled, bar=None) -> np.ndarray:
-    """(n_parks, T) controlled minus baseline park net load for ``n_agents`` participating DERs."""
-    from .runner import build_model
-
+    """(n_parks, T) controlled minus baseline park net load (kW) for ``n_agents`` participating DERs."""
     unit = sc.n_ders(1.0)
     scale = n_agents / unit
     out = []

@@ -110,3 +110,53 @@ def test_cli_validate_bad_file_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "parks[0].ac.count" in proc.stderr and str(p) in proc.stderr
+
+
+# --------------------------------------------------------------------------- kinds and the method registry
+
+
+def test_kind_defaults_to_der_aggregation_and_unknown_kinds_are_named(tmp_path):
+    from scenarios.schema import Scenario, scenario_adapter
+
+    sc = load("three_parks_560")
+    assert sc.kind == "der_aggregation" and isinstance(sc, Scenario)
+    explicit = load(write(tmp_path, {**BASE, "kind": "der_aggregation"}))
+    assert explicit.content_hash() == load(write(tmp_path, BASE, "implicit.yaml")).content_hash()
+    assert isinstance(scenario_adapter().validate_python(BASE), Scenario)
+    p = write(tmp_path, {**BASE, "kind": "vpp_bazaar"}, "k.yaml")
+    with pytest.raises(ScenarioError, match=r"field 'kind': got 'vpp_bazaar': must be one of \['der_aggregation'"):
+        load(p)
+
+
+def test_method_policy_and_learner_names_come_from_the_registry(tmp_path):
+    import learners
+
+    for path, value, field in ((["method"], "simplex", "method"), (["policy", "kind"], "mip", "policy.kind"),
+                               (["training"], {"learner": "greedy"}, "training.learner")):
+        with pytest.raises(ScenarioError, match=rf"field '{field}'.*must be one of"):
+            load(write(tmp_path, mutate(path, value)))
+    assert load(write(tmp_path, mutate(["method"], "vdn"))).method == "vdn"  # registered => allowed
+    assert set(learners.names(policy=True)) >= {"rule", "greedy", "qmix"}
+    with pytest.raises(ScenarioError, match="needs 'weights'"):
+        load(write(tmp_path, mutate(["policy"], {"kind": "qmix"})))
+
+
+def test_training_block_new_shape_and_wave1_qmix_block(tmp_path):
+    old = load("two_ac").training
+    assert old.learner == "qmix" and old.config == yaml.safe_load(resolve("two_ac").read_text())["training"]["qmix"]
+    assert old.qmix == old.learner_config == old.config
+    assert load("three_parks_560").training.learner_config["buffer_size"] == 2000  # registry defaults
+    new = load(write(tmp_path, mutate(["training"], {"learner": "vdn", "config": {"lr": "5e-4"}}))).training
+    assert new.learner == "vdn" and new.config == {"lr": "5e-4"}
+    for bad, msg in (({"config": {"lrr": 1}}, "did you mean 'lr'"), ({"learner": "vdn", "config": {"mixer": "qmix"}},
+                                                                      "requires mixer='vdn'"),
+                     ({"qmix": {}, "config": {}}, "not both")):
+        with pytest.raises(ScenarioError, match=msg):
+            load(write(tmp_path, mutate(["training"], bad)))
+
+
+def test_import_scenarios_schema_loads_no_torch():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import scenarios.schema"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "torch" not in proc.stderr

@@ -80,3 +80,22 @@ def test_qmix_policy_acts_for_a_whole_fleet_in_one_batched_pass(tmp_path):
     over = m.system_series()["actions_overridden"]
     assert (over == 0).all()  # masked argmax never picks an unavailable action
     assert np.isfinite(m.system_series()["net_kw"]).all()
+
+
+def test_train_cli_is_generic_over_registry_learners(tmp_path, capsys):
+    from learners.deploy import QMIXPolicy
+    from scenarios.cli import main
+
+    out = str(tmp_path)
+    assert main(["train", "two_ac", "--out", out, "--resume", "--quiet"]) == 2  # nothing to resume
+    assert "no checkpoint to resume" in capsys.readouterr().err
+    assert main(["train", "two_ac", "--out", out, "--learner", "mip", "--quiet"]) == 2
+    assert "not trainable" in capsys.readouterr().err
+    assert main(["train", "two_ac", "--out", out, "--learner", "vdn", "--episodes", "5", "--checkpoint-every", "2",
+                 "--quiet"]) == 0
+    folder = tmp_path / "two_ac-vdn"
+    payload = torch.load(folder / "weights.pt", weights_only=True)
+    assert payload["learner"] == "vdn" and payload["config"]["mixer"] == "vdn"
+    assert payload["config"]["checkpoint_interval"] == 2
+    assert QMIXPolicy(folder / "weights.pt").config.mixer == "vdn"
+    assert torch.load(folder / "checkpoint.pt", weights_only=True)["counters"]["episode"] == 5
