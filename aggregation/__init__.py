@@ -14,14 +14,12 @@ from .policy import (
     PeriodContext,
     Policy,
     RulePolicy,
-    make_policy,
-    register_policy,
 )
 from .specs import ParkSpec
 
 __all__ = [
     "ACAgent", "ACSpec", "DERAgent", "DeviceKind", "EVAgent", "EVSpec", "Fleet", "GreedyFitnessPolicy",
     "KindGroup", "KindView", "PVAgent", "PVSpec", "ParkSpec", "PeriodContext", "Policy", "RulePolicy",
-    "SystemSignal", "VppModel", "build_fleet", "get_kind", "load_index", "make_policy", "period_fitness",
-    "register_kind", "register_policy", "registered_kinds", "shape_distance", "system_index",
+    "SystemSignal", "VppModel", "build_fleet", "get_kind", "load_index", "period_fitness",
+    "register_kind", "registered_kinds", "shape_distance", "system_index",
 ]

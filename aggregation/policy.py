@@ -184,18 +184,3 @@ class GreedyFitnessPolicy:
         usual_is_best = fit[rows, usual] >= best[:, 0] - 1e-12
         return np.where(usual_is_best, usual, np.argmax(fit >= best - 1e-12, axis=1)).astype(np.int64)
 
-
-# Kept until the method registry (learners.registry) replaces every caller; no new code should use them.
-POLICIES: dict[str, type] = {"rule": RulePolicy, "greedy": GreedyFitnessPolicy}
-
-
-def make_policy(name: str, **kwargs) -> Policy:
-    """Build a registered policy by name."""
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy {name!r}; registered: {sorted(POLICIES)}")
-    return POLICIES[name](**kwargs)
-
-
-def register_policy(name: str, cls: type) -> None:
-    """Make a policy class available by name (used by ``learners`` and plugins)."""
-    POLICIES[name] = cls

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grid import data
+import grid.data as data
 from grid.backend import GridBackend
 from grid.cases import GridCase
 from grid.dispatch import (

@@ -16,7 +16,7 @@ import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
 
-from grid import data
+import grid.data as data
 from grid.backend import NetworkRefused, check_network, check_ratings
 
 SQRT3 = float(np.sqrt(3.0))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grid import data
+import grid.data as data
 from grid.backend import AcCheck, GridBackend, LightsimBackend
 from grid.cases import GridCase, build_case
 

@@ -15,7 +15,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from grid import data
+import grid.data as data
 
 
 @functools.lru_cache(maxsize=8)
