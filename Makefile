@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --upgrade pip >/dev/null
 	# torch first: the CPU wheel 2.13.0 is on disk; any other version pulls CUDA builds.
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install -e '.[dev,viz,uitest]'
 	touch $@
 
 install: $(VENV)/.installed

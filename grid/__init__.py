@@ -8,65 +8,42 @@ Typical use::
     print(dispatch_metrics(result))
 
 See ``docs/grid.md`` for the data sources and the LP formulation.
+
+The names below load their module on first use (PEP 562), so that the shared data
+modules (``grid.weather``, ``grid.profiles``, ``grid.solar``) import without
+pandapower and lightsim2grid.
 """
 
-from grid.backend import (
-    AcCheck,
-    GridBackend,
-    LightsimBackend,
-    NetworkRefused,
-    PandapowerBackend,
-    check_network,
-)
-from grid.bound import BoundInfeasible, BoundResult, FlexEnvelope, uptake_bound
-from grid.cases import CASE_NAMES, GridCase, RenewableUnit, ThermalUnit, build_case, make_case
-from grid.cef import CarbonFlow, dispatch_carbon_flow, nodal_zero_carbon_index
-from grid.dispatch import (
-    DEFAULT_DAY_OF_YEAR,
-    DEFAULT_WEATHER_FILE,
-    Dispatcher,
-    DispatchInfeasible,
-    DispatchResult,
-    dispatch_day,
-    renewable_availability,
-)
-from grid.experiment import bound_share, parks_to_bus_mw, plot_uptake, uptake_sweep
-from grid.metrics import Comparison, DispatchMetrics, compare_dispatch, dispatch_metrics, metrics_table
+from __future__ import annotations
 
-__all__ = [
-    "CASE_NAMES",
-    "DEFAULT_DAY_OF_YEAR",
-    "DEFAULT_WEATHER_FILE",
-    "AcCheck",
-    "Comparison",
-    "DispatchInfeasible",
-    "DispatchMetrics",
-    "DispatchResult",
-    "Dispatcher",
-    "GridBackend",
-    "GridCase",
-    "PandapowerBackend",
-    "LightsimBackend",
-    "NetworkRefused",
-    "check_network",
-    "BoundInfeasible",
-    "BoundResult",
-    "FlexEnvelope",
-    "uptake_bound",
-    "CarbonFlow",
-    "dispatch_carbon_flow",
-    "nodal_zero_carbon_index",
-    "bound_share",
-    "RenewableUnit",
-    "ThermalUnit",
-    "build_case",
-    "compare_dispatch",
-    "dispatch_day",
-    "dispatch_metrics",
-    "make_case",
-    "metrics_table",
-    "parks_to_bus_mw",
-    "plot_uptake",
-    "renewable_availability",
-    "uptake_sweep",
-]
+import importlib
+from typing import Any
+
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(("AcCheck", "GridBackend", "LightsimBackend", "NetworkRefused", "PandapowerBackend",
+                     "check_network"), "grid.backend"),
+    **dict.fromkeys(("BoundInfeasible", "BoundResult", "FlexEnvelope", "uptake_bound"), "grid.bound"),
+    **dict.fromkeys(("CASE_NAMES", "GridCase", "RenewableUnit", "ThermalUnit", "build_case", "make_case"),
+                    "grid.cases"),
+    **dict.fromkeys(("CarbonFlow", "dispatch_carbon_flow", "nodal_zero_carbon_index"), "grid.cef"),
+    **dict.fromkeys(("DEFAULT_DAY_OF_YEAR", "DEFAULT_WEATHER_FILE", "Dispatcher", "DispatchInfeasible",
+                     "DispatchResult", "dispatch_day", "renewable_availability"), "grid.dispatch"),
+    **dict.fromkeys(("bound_share", "parks_to_bus_mw", "plot_uptake", "uptake_sweep"), "grid.experiment"),
+    **dict.fromkeys(("Comparison", "DispatchMetrics", "compare_dispatch", "dispatch_metrics", "metrics_table"),
+                    "grid.metrics"),
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grid' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

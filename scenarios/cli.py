@@ -1,4 +1,7 @@
-"""The ``vppsim`` command line: run, validate, train, bench, list."""
+"""The ``vppsim`` command line: run, validate, train, bench, list, sweep, serve.
+
+Exit codes: 0 success, 1 failure, 2 bad input (scenario file, arguments).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from .progress import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    add_output_flags,
+    configure,
+    emit_json,
+    quiet_tqdm_in_logs,
+    run_fields,
+)
 from .schema import ScenarioError, bundled_scenarios, load, resolve
+from .serve_cli import add_serve_parser
+from .sweep import add_sweep_parser
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -57,11 +71,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sc,
         None if args.no_write else Path(args.out),
         source_text=path.read_text(encoding="utf-8"),
-        progress=not args.quiet,
+        progress=not (args.quiet or args.json),
         max_steps=args.steps,
         resume=Path(args.resume) if args.resume else None,
         plots=False if args.no_plots else None,
     )
+    if args.json:
+        emit_json("run", **run_fields(out))
+        return 0
     print(report(out))
     if out.folder is not None:
         print(f"\nresults: {out.folder}")
@@ -76,7 +93,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ScenarioError(f"scenario {sc.name} (kind {sc.kind}) has no training block")
     name = args.learner or sc.training.learner
     folder = train(sc, Path(args.out), learner=name, episodes=args.episodes, resume=args.resume,
-                   progress=not args.quiet, checkpoint_every=args.checkpoint_every)
+                   progress=not (args.quiet or args.json), checkpoint_every=args.checkpoint_every)
+    if args.json:
+        emit_json("train", scenario=sc.name, learner=name, folder=folder, weights=folder / "weights.pt")
+        return 0
     print(f"trained {name} on {sc.name}: {folder}")
     print(f"use it with  policy: {{kind: {name}, weights: {folder / 'weights.pt'}}}")
     return 0
@@ -93,7 +113,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if not path.exists():
         raise ScenarioError(f"benchmark {args.name}: {path} not found (benchmarks ship with the source checkout)")
     sys.argv = [str(path), *args.rest]
-    runpy.run_path(str(path), run_name="__main__")
+    if not args.json:
+        runpy.run_path(str(path), run_name="__main__")
+        return 0
+    import contextlib
+    import time
+
+    t0 = time.perf_counter()
+    # The benchmark's own printout goes to stderr so that stdout holds only the JSON document.
+    with contextlib.redirect_stdout(sys.stderr):
+        runpy.run_path(str(path), run_name="__main__")
+    emit_json("bench", name=args.name, args=args.rest, wall_s=time.perf_counter() - t0)
     return 0
 
 
@@ -110,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", action="store_true")
     r.add_argument("--no-write", action="store_true", help="simulate and print, write nothing")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_flags(r)
     r.set_defaults(func=_cmd_run)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("scenarios", nargs="+")
@@ -126,27 +157,44 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                    help="episodes between checkpoints (default: training.checkpoint_every_episodes)")
     t.add_argument("--quiet", action="store_true")
+    add_output_flags(t)
     t.set_defaults(func=_cmd_train)
     b = sub.add_parser("bench", help="run a benchmark (table2: seed 003 Table 2 from 56 to 1,000,000 agents)")
+    add_output_flags(b)  # before the positionals: everything after NAME goes to the benchmark
     b.add_argument("name", choices=sorted(_BENCHES))
     b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     b.set_defaults(func=_cmd_bench)
     ls = sub.add_parser("list", help="list bundled scenarios, registered methods and scenario kinds")
     ls.add_argument("what", nargs="?", default="all", choices=["all", "scenarios", "methods", "kinds"])
     ls.set_defaults(func=_cmd_list)
+    add_sweep_parser(sub)
+    add_serve_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # bad arguments: argparse exits with 2
+    as_json = bool(getattr(args, "json", False))
+    quiet = bool(getattr(args, "quiet", False)) or as_json
+    configure(quiet=quiet)
+    quiet_tqdm_in_logs()  # tqdm bars of learners/benchmarks: one redraw per N s in logs
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:
+        if as_json:
+            emit_json(args.command, status="error", exit_code=EXIT_BAD_INPUT, error=str(exc))
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; completed result files are intact", file=sys.stderr)
         return 130
+    except Exception as exc:  # a failed run: exit code 1, the traceback on stderr
+        import traceback
+
+        traceback.print_exc()
+        if as_json:
+            emit_json(args.command, status="error", exit_code=EXIT_FAILURE, error=f"{type(exc).__name__}: {exc}")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":
