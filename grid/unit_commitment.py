@@ -25,7 +25,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from grid import data
+import grid.data as data
 from grid.cases import GridCase, ThermalUnit
 
 __all__ = [

@@ -30,6 +30,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from .configs import LagrangianConfig, MIPConfig, NoConfig, QMIXConfig
+from .maddpg_config import DROMARLConfig, MADDPGConfig
 
 __all__ = [
     "MethodEntry", "config_for", "get", "load_object", "make_decider", "make_learner", "make_policy", "names",
@@ -63,6 +64,7 @@ class MethodEntry:
         needs_weights: the policy needs trained weights (``policy.weights``).
         export: ``"module:function"`` writing a trained learner's deployable weights,
             called as ``fn(learner, path, meta)`` by ``vppsim train``.
+        scenario_kinds: the scenario kinds (``scenarios/kinds.py``) the method acts or trains in.
     """
 
     name: str
@@ -81,6 +83,7 @@ class MethodEntry:
     multi_agent: bool = True
     needs_weights: bool = False
     export: str | None = None
+    scenario_kinds: tuple[str, ...] = ("der_aggregation",)
 
     def __post_init__(self) -> None:
         if self.policy is None and self.decider is None and self.learner is None:
@@ -105,7 +108,7 @@ class MethodEntry:
         """Capabilities in a few words, for listings."""
         out = [self.kind, "discrete" if self.discrete_actions else "", "continuous" if self.continuous_actions else "",
                "multi-agent" if self.multi_agent else "", "trainable" if self.trainable else "",
-               "needs weights" if self.needs_weights else ""]
+               "needs weights" if self.needs_weights else "", "/".join(self.scenario_kinds)]
         return ", ".join(o for o in out if o)
 
 
@@ -130,6 +133,14 @@ _ENTRIES: dict[str, MethodEntry] = {
                     decider="learners.baselines:MIPDecider", config=MIPConfig, multi_agent=False),
         MethodEntry("lagrangian", "distributed Lagrangian relaxation of the period decision (docs/baselines.md)",
                     decider="learners.baselines:LagrangianDecider", config=LagrangianConfig),
+        MethodEntry("maddpg", "MADDPG (Lowe et al. 2017) on the VPP supply/load game (seed 000; docs/market.md)",
+                    learner="learners.maddpg:MADDPGLearner", config=MADDPGConfig, discrete_actions=False,
+                    continuous_actions=True, needs_weights=True, export="learners.maddpg:save_weights",
+                    scenario_kinds=("vpp_market",)),
+        MethodEntry("dromarl", "DROMARL: MADDPG + VRNN world model, gradient-penalised critic, inertia-aware "
+                    "load actor (seed 000; docs/market.md)", learner="learners.dromarl:DROMARLLearner",
+                    config=DROMARLConfig, discrete_actions=False, continuous_actions=True, needs_weights=True,
+                    export="learners.maddpg:save_weights", scenario_kinds=("vpp_market",)),
     )
 }
 
@@ -168,10 +179,14 @@ def get(name: str) -> MethodEntry:
         raise ValueError(f"unknown method {name!r}; registered: {sorted(_ENTRIES)}") from None
 
 
-def names(*, policy: bool | None = None, trainable: bool | None = None, decider: bool | None = None) -> list[str]:
-    """Registered names, optionally only those with (True) or without (False) a policy/learner/decider."""
+def names(*, policy: bool | None = None, trainable: bool | None = None, decider: bool | None = None,
+          scenario_kind: str | None = None) -> list[str]:
+    """Registered names, optionally only those with (True) or without (False) a policy/learner/decider,
+    or only those that act in ``scenario_kind``."""
     out = []
     for n, e in _ENTRIES.items():
+        if scenario_kind is not None and scenario_kind not in e.scenario_kinds:
+            continue
         if policy is not None and (e.policy is not None) != policy:
             continue
         if trainable is not None and e.trainable != trainable:

@@ -16,11 +16,11 @@ import importlib.resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
 import learners.registry as methods
 from aggregation.specs import AggregationSpec, ParkSpec
+from learners.configs import check_file_values
 
 from . import kinds as scenario_kinds
 from .base import (
@@ -35,6 +35,8 @@ from .base import (
     SystemIndexSpec,
     WeatherSpec,
 )
+from .limits import check_der_scenario, check_finite_tree, check_known_keys
+from .yamlsafe import read_scenario_yaml
 
 __all__ = [
     "FitnessSpec", "GridSpec", "OutputSpec", "PolicySpec", "Scenario", "ScenarioBase", "ScenarioError",
@@ -56,7 +58,7 @@ class PolicySpec(Strict):
     @field_validator("kind")
     @classmethod
     def _registered(cls, v: str) -> str:
-        allowed = methods.names(policy=True)
+        allowed = methods.names(policy=True, scenario_kind="der_aggregation")
         if v not in allowed:
             raise ValueError(f"must be one of {allowed}")
         return v
@@ -82,7 +84,7 @@ class TrainingSpec(Strict):
     n_ev: Annotated[int, Field(ge=0, le=64, description="EV piles per coalition")] = 1
     episode_len: Annotated[int, Field(ge=1, le=96, description="periods per episode")] = 24
     episodes: Annotated[int, Field(ge=1, le=10_000_000)] = 3000
-    start_steps: list[Annotated[int, Field(ge=0)]] | None = None
+    start_steps: list[Annotated[int, Field(ge=0, le=24 * 366 * 4)]] | None = None
     randomise_usual: bool = False
     checkpoint_every_episodes: Annotated[int, Field(ge=0, le=1_000_000)] = 250
     learner: Annotated[str, Field(description="a trainable method of learners.registry")] = "qmix"
@@ -102,7 +104,7 @@ class TrainingSpec(Strict):
     @field_validator("learner")
     @classmethod
     def _trainable(cls, v: str) -> str:
-        allowed = methods.names(trainable=True)
+        allowed = methods.names(trainable=True, scenario_kind="der_aggregation")
         if v not in allowed:
             raise ValueError(f"must be one of {allowed}")
         return v
@@ -112,9 +114,15 @@ class TrainingSpec(Strict):
         if self.n_ac + self.n_ev < 1:
             raise ValueError("a coalition needs at least one agent (n_ac + n_ev >= 1)")
         try:  # unknown or badly typed keys fail here, at load
+            if self.config is not None:
+                # A file's numbers are strict and finite like every other field
+                # (an rnn_hidden_dim of .inf reached int() and raised OverflowError).
+                check_finite_tree(self.config, "config")
+                check_file_values(methods.get(self.learner).config, self.config, self.learner)
             methods.config_for(self.learner, self.learner_config)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"config: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            msg = str(exc)
+            raise ValueError(msg if msg.startswith("config.") else f"config: {msg}") from None
         return self
 
     @property
@@ -151,8 +159,9 @@ class Scenario(ScenarioBase):
     @field_validator("method")
     @classmethod
     def _registered_method(cls, v: str | None) -> str | None:
-        if v is not None and v not in methods.names():
-            raise ValueError(f"must be one of {methods.names()}")
+        allowed = methods.names(scenario_kind="der_aggregation")
+        if v is not None and v not in allowed:
+            raise ValueError(f"must be one of {allowed}")
         return v
 
     @model_validator(mode="after")
@@ -165,6 +174,16 @@ class Scenario(ScenarioBase):
                 f"system_index.series has {len(self.system_index.series.e_res_mwh)} values; "
                 f"the horizon needs {self.n_steps}"
             )
+        if self.system_index.source in ("grid", "grid_nodal") and self.grid is None:
+            # Caught here rather than when the run builds the grid case (issue 10).
+            raise ValueError(f"system_index.source {self.system_index.source!r} needs a 'grid' block "
+                             "(e.g. grid: {case: case39}; docs/scenarios.md)")
+        if self.grid is not None and self.grid.options:
+            # Nothing reads grid.options: a key there would be accepted and ignored.
+            check_known_keys(self.grid.options, (), "grid.options")
+        # Names (profiles, weather, weights, custom rule) and the size of the run,
+        # with the estimate in the message (scenarios/limits.py, docs/scenarios.md).
+        check_der_scenario(self)
         return self
 
     def n_ders(self, scale: float | None = None) -> int:
@@ -234,6 +253,10 @@ def _describe(err: dict, data: Any) -> str:
     if bounds:
         # Ranges come from the schema's Field constraints; say them plainly.
         return f"field '{path}': got {shown}; allowed: {' and '.join(bounds)}"
+    if isinstance(value, dict) and kind == "value_error":
+        # A block's own consistency check: its message names the fields, the
+        # block's content would only be noise ("got <dict>").
+        return msg if path == "(top level)" else f"field '{path}': {msg}"
     return f"field '{path}': got {shown}: {msg}"
 
 
@@ -271,14 +294,9 @@ def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> S
         ScenarioError: with a message naming the file, the field, the value and the allowed range.
     """
     path = resolve(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ScenarioError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    # Bounded, strict YAML 1.2 reading: one-line errors for non-UTF-8 bytes, deep
+    # nesting, alias bombs, duplicate keys and object tags (docs/scenarios.md).
+    data = read_scenario_yaml(path)
     if overrides and isinstance(data, dict):
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
     return parse(data, str(path))

@@ -90,13 +90,25 @@ def train(sc: Scenario, out_root: Path, *, learner: str | None = None, episodes:
         ScenarioError: unknown or untrainable learner; the folder already holds a run and
             ``resume`` is False; ``resume`` without a checkpoint.
     """
+    kind = getattr(sc, "kind", "der_aggregation")
+    if kind != "der_aggregation":
+        # Other scenario kinds train on their own environments: their pipeline module owns training.
+        from . import kinds as scenario_kinds
+
+        pipe = scenario_kinds.pipeline(kind)
+        if not hasattr(pipe, "train"):
+            raise ScenarioError(f"scenario kind {kind!r} has nothing to train")
+        return pipe.train(sc, Path(out_root), learner=learner, episodes=episodes, resume=resume,
+                          progress=progress, checkpoint_every=checkpoint_every)
     name = learner or sc.training.learner
     try:
         entry = methods.get(name)
     except ValueError as exc:
         raise ScenarioError(f"--learner: {exc}") from None
-    if not entry.trainable:
-        raise ScenarioError(f"--learner {name!r} is not trainable; trainable: {methods.names(trainable=True)}")
+    ok = methods.names(trainable=True, scenario_kind="der_aggregation")
+    if name not in ok:
+        why = "is not trainable" if not entry.trainable else "does not train on der_aggregation scenarios"
+        raise ScenarioError(f"--learner {name!r} {why}; trainable here: {ok}")
     cls = methods.load_object(entry.learner)
     folder = Path(out_root) / f"{sc.name}-{name}"
     ckpt = folder / getattr(cls, "checkpoint_name", "checkpoint.pt")

@@ -39,7 +39,7 @@ def _baseline_policy() -> Policy:
 
 def simulate(sc: Scenario, ctx: RunContext) -> RunOutput:
     """Simulate the baseline (and controlled) day, then the uptake sweep if the scenario asks for one."""
-    from tqdm.auto import tqdm
+    from ..progress import progress_bar as tqdm
 
     t0 = time.perf_counter()
     weather = weather_for(sc)
@@ -112,16 +112,26 @@ def format_summary(summary: pd.DataFrame) -> str:
     return df.to_string(float_format=lambda v: f"{v:,.4g}")
 
 
+def format_uptake(df: pd.DataFrame, sc: Scenario) -> str:
+    """The uptake table: one row per agent count and mode, with the bound and the share achieved."""
+    cols = {"mode": "mode", "n_agents": "N", "renewable_utilisation": "util", "curtailment_rate": "curt",
+            "co2_t": "CO2_t", "cost": "cost", "congestion_hours": "cong_h", "iterations": "iter",
+            "bound_renewable_utilisation": "bound_util", "bound_co2_min_t": "bound_CO2_t",
+            "share_utilisation": "share_util", "share_co2": "share_CO2", "status": "status"}
+    up = df[[c for c in cols if c in df]].rename(columns=cols).copy()
+    up["N"] = up["N"].astype(int)
+    up["status"] = up["status"].astype(str).str.slice(0, 40)
+    src = sc.system_index.source
+    head = (f"\nrenewable uptake on {sc.grid.case} (index: {src}; parks placed by {sc.grid.placement.rule}; "
+            "uncontrolled = the case itself; bound = best any control inside the DERs' envelope could do):")
+    return head + "\n" + up.to_string(index=False, float_format=lambda v: f"{v:,.4g}")
+
+
 def report(out: RunOutput) -> str:
     """What ``vppsim run`` prints after a run: DER count, wall time, summary and the uptake table."""
     sc = out.scenario
     lines = [f"\n{sc.name}: {sum(m.fleet.n_ders for m in out.models.values()) // len(out.models):,d} DERs, "
              f"{out.wall_s:.2f} s", format_summary(out.summary)]
     if "uptake" in out.extras:
-        cols = ["mode", "n_agents", "renewable_utilisation", "curtailment_rate", "co2_t", "cost",
-                "congestion_hours", "ac_violation_hours", "status"]
-        up = out.extras["uptake"].copy()
-        up["n_agents"] = up["n_agents"].astype(int)
-        lines.append(f"\nrenewable uptake on {sc.grid.case} (controlled DERs shift load; baseline = the case itself):")
-        lines.append(up[[c for c in cols if c in up]].to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        lines.append(format_uptake(out.extras["uptake"], sc))
     return "\n".join(lines)
