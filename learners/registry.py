@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from .configs import LagrangianConfig, MIPConfig, NoConfig, QMIXConfig
 from .maddpg_config import DROMARLConfig, MADDPGConfig
+from .maddpg_mpc_config import MADDPGMPCConfig
 
 __all__ = [
     "MethodEntry", "config_for", "get", "load_object", "make_decider", "make_learner", "make_policy", "names",
@@ -141,6 +142,13 @@ _ENTRIES: dict[str, MethodEntry] = {
                     "load actor (seed 000; docs/market.md)", learner="learners.dromarl:DROMARLLearner",
                     config=DROMARLConfig, discrete_actions=False, continuous_actions=True, needs_weights=True,
                     export="learners.maddpg:save_weights", scenario_kinds=("vpp_market",)),
+        MethodEntry("maddpg_mpc", "seed 002: improved MADDPG day-ahead plan + IPOPT real-time MPC (docs/maddpg_mpc.md)",
+                    learner="learners.maddpg_mpc:ImprovedMADDPG", config=MADDPGMPCConfig, fixed={"feedback": True},
+                    discrete_actions=False, continuous_actions=True, needs_weights=True,
+                    scenario_kinds=("multi_energy",)),
+        MethodEntry("maddpg_improved", "seed 002 improved MADDPG (prioritised replay + adaptive noise), no MPC",
+                    learner="learners.maddpg_mpc:ImprovedMADDPG", config=MADDPGMPCConfig, fixed={"feedback": False},
+                    discrete_actions=False, continuous_actions=True, scenario_kinds=("multi_energy",)),
     )
 }
 

@@ -24,13 +24,20 @@ from .sweep import add_sweep_parser
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    """Check every file named (all rules of docs/scenarios.md); exit 2 if any fails, after reporting each."""
+    failed = 0
     for name in args.scenarios:
-        sc = load(name)
+        try:
+            sc = load(name)
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
         if hasattr(sc, "parks"):
             print(f"{resolve(name)}: OK ({sc.name}: {len(sc.parks)} parks, {sc.n_steps} periods of {sc.step_h:g} h)")
         else:
             print(f"{resolve(name)}: OK ({sc.name}: kind {sc.kind})")
-    return 0
+    return 2 if failed else 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -103,7 +110,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 _BENCHES = {"table2": "table2.py", "fleet": "bench_fleet.py", "grid": "bench_grid.py",
-            "hierarchy": "bench_hierarchy.py", "qmix": "bench_qmix.py"}
+            "hierarchy": "bench_hierarchy.py", "qmix": "bench_qmix.py", "market": "bench_market.py",
+            "multi_energy": "bench_multi_energy.py", "maddpg_mpc": "bench_maddpg_mpc.py",
+            "sac_lax": "bench_sac_lax.py"}
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
