@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/bench_grid.py``. Targets on the 2-core reference machine (issues 3 and 17):
 dispatch <= 100 ms after warm-up, AC check of 24 hours <= 2 ms (lightsim2grid ``TimeSeriesCPP``),
-carbon emission flow of 24 hours <= 5 ms, uptake bound LP <= 0.5 s. The AC check is compared with
+carbon emission flow of 24 hours <= 5 ms, uptake bound LP <= 0.5 s; with ``--closed-loop``, one
+closed-loop day of three_parks_560 on case39 <= 3x the open-loop day; with ``--end-to-end``,
+``vppsim run ieee39_uptake`` <= 6 min (run once, it takes minutes). The AC check is compared with
 pandapower's own ``run_timeseries`` (DFData + ConstControl) doing the same 24 AC power flows, and with
 the reference backend (``runpp`` with ``recycle`` per hour).
 """
@@ -93,16 +95,75 @@ def bound_table() -> None:
             )
 
 
+def closed_loop_day() -> None:
+    """Open-loop vs closed-loop day of three_parks_560 on case39 (nodal index, QMIX self-organisation).
+
+    Both include the uncontrolled day (envelope) and the dispatches; the closed loop adds passes until
+    the park loads move by less than the tolerance.
+    """
+    from scenarios.build import controlled_for, weather_for
+    from scenarios.closed_loop import groups_for, run_closed_loop, run_uncontrolled
+    from scenarios.gridcase import case_for
+    from scenarios.schema import load
+    from scenarios.uptake import _dispatch
+
+    sc = load("ieee39_uptake")
+    case, weather = case_for(sc), weather_for(sc)
+    controlled = lambda: controlled_for(sc)  # noqa: E731
+    base = _dispatch(sc, case, {})
+    run_closed_loop(sc, case, *_groups_days(sc, case, weather, groups_for, run_uncontrolled), weather, controlled,
+                    lambda mw: _dispatch(sc, case, mw), base)  # warm-up: torch, weights, organiser
+    times, its = {}, {}
+    for enabled in (False, True):
+        s = sc.model_copy(update={"grid": sc.grid.model_copy(update={
+            "closed_loop": sc.grid.closed_loop.model_copy(update={"enabled": enabled})})})
+        t0 = time.perf_counter()
+        groups, days = _groups_days(s, case, weather, groups_for, run_uncontrolled)
+        base = _dispatch(s, case, {})
+        res = run_closed_loop(s, case, groups, days, weather, controlled, lambda mw, s=s: _dispatch(s, case, mw), base)
+        _dispatch(s, case, dict(zip([g.bus for g in groups], res.final_mw, strict=True)), ac=True)
+        times[enabled], its[enabled] = time.perf_counter() - t0, res.iterations
+    ratio = times[True] / times[False]
+    print(f"three_parks_560 on case39, one day: open loop {times[False]:.2f} s, closed loop {times[True]:.2f} s "
+          f"({its[True]} passes), ratio {ratio:.2f} (target <= 3: {'yes' if ratio <= 3 else 'NO'})")
+
+
+def _groups_days(sc, case, weather, groups_for, run_uncontrolled):
+    groups, _ = groups_for(sc, case, 560)
+    return groups, [run_uncontrolled(sc, g, weather) for g in groups]
+
+
+def end_to_end() -> None:
+    """Wall time of ``vppsim run ieee39_uptake --no-plots`` (target <= 6 min on 2 cores)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("vppsim")
+    t0 = time.perf_counter()
+    subprocess.run([str(exe), "run", "ieee39_uptake", "--no-plots"], check=True, stdout=subprocess.DEVNULL)
+    dt = time.perf_counter() - t0
+    print(f"vppsim run ieee39_uptake: {dt / 60:.1f} min (target <= 6 min: {'yes' if dt <= 360 else 'NO'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument(
         "--bound-table", action="store_true", help="print the bound table of docs/grid.md 2.3"
     )
+    parser.add_argument("--closed-loop", action="store_true", help="time one closed-loop day vs the open loop")
+    parser.add_argument("--end-to-end", action="store_true", help="time vppsim run ieee39_uptake once")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.bound_table:
         bound_table()
+        return
+    if args.closed_loop:
+        closed_loop_day()
+        return
+    if args.end_to_end:
+        end_to_end()
         return
 
     case = build_case("case39")

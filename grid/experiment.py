@@ -134,6 +134,10 @@ def uptake_sweep(
 def plot_uptake(df: pd.DataFrame, path: str | Path, *, title: str | None = None) -> Path:
     """Figure-10-style plot: renewable utilisation and CO2 against agent scale (log x), one line per mode.
 
+    When ``df`` has ``bound_renewable_utilisation`` / ``bound_co2_t`` columns (the uptake bound of each
+    agent count) they are drawn as a dashed black line, and ``ceiling_renewable_utilisation`` /
+    ``ceiling_co2_min_t`` (the physical ceiling, any redispatch) as a dotted grey one.
+
     Args:
         df: output of :func:`uptake_sweep`.
         path: image file to write (format from the suffix).
@@ -150,13 +154,34 @@ def plot_uptake(df: pd.DataFrame, path: str | Path, *, title: str | None = None)
     FigureCanvasAgg(fig)
     ax_u, ax_c = fig.subplots(1, 2)
     data = df.dropna(subset=["n_agents", "renewable_utilisation"])
+    # N = 0 cannot sit on a log axis: it is drawn at the smallest positive N's left, labelled.
+    pos = data.n_agents[data.n_agents > 0]
+    x0 = float(pos.min()) / 3.0 if len(pos) else 1.0
+
+    def xs(n: pd.Series) -> np.ndarray:
+        return np.where(n > 0, n, x0)
+
     for mode, group in data.groupby("mode", sort=True):
         group = group.sort_values("n_agents")
-        ax_u.plot(group.n_agents, 100.0 * group.renewable_utilisation, marker="o", label=str(mode))
-        ax_c.plot(group.n_agents, group.co2_t, marker="o", label=str(mode))
+        ax_u.plot(xs(group.n_agents), 100.0 * group.renewable_utilisation, marker="o", label=str(mode))
+        ax_c.plot(xs(group.n_agents), group.co2_t, marker="o", label=str(mode))
+    if "bound_renewable_utilisation" in data:
+        # The uptake bound of each N (one per agent count): the most any control could reach.
+        b = data.dropna(subset=["bound_renewable_utilisation"]).drop_duplicates("n_agents").sort_values("n_agents")
+        if len(b):
+            ax_u.plot(xs(b.n_agents), 100.0 * b.bound_renewable_utilisation, "k--", marker="^", label="bound")
+            if "bound_co2_t" in b:
+                ax_c.plot(xs(b.n_agents), b.bound_co2_t, "k--", marker="v", label="bound")
+        if "ceiling_renewable_utilisation" in data:
+            # The physical ceiling also redispatches thermal units at any cost: not the DERs' doing.
+            c = data.dropna(subset=["ceiling_renewable_utilisation"]).drop_duplicates("n_agents")
+            c = c.sort_values("n_agents")
+            ax_u.plot(xs(c.n_agents), 100.0 * c.ceiling_renewable_utilisation, ":", color="grey",
+                      label="ceiling (any redispatch)")
+            ax_c.plot(xs(c.n_agents), c.ceiling_co2_min_t, ":", color="grey", label="least CO$_2$ (any redispatch)")
     for ax, ylabel in ((ax_u, "renewable utilisation (%)"), (ax_c, "CO$_2$ (t)")):
         ax.set_xscale("log")
-        ax.set_xlabel("number of agents")
+        ax.set_xlabel("number of agents (leftmost point: N = 0)" if (data.n_agents == 0).any() else "number of agents")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()

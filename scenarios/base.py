@@ -10,22 +10,28 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from grid.weather import WEATHER_FILES
 
 from .errors import ScenarioError
 
 __all__ = [
-    "FitnessSpec", "GridSpec", "content_hash", "OutputSpec", "ScenarioBase", "ScenarioError", "SeriesSignalSpec",
+    "ClosedLoopSpec", "FitnessSpec", "GridSpec", "PlacementSpec", "content_hash", "OutputSpec", "ScenarioBase", "ScenarioError", "SeriesSignalSpec",
     "SimbenchSignalSpec", "Strict", "SystemIndexSpec", "WeatherSpec",
 ]
 
 
 class Strict(BaseModel):
-    """Base of every schema block: unknown fields are errors, values are immutable."""
+    """Base of every schema block: unknown fields are errors, values immutable, numbers strict and finite.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: ``count: true`` and ``count: "3"`` are errors, not 1 and 3 (an int is
+    still accepted where a float is meant); NaN and ±inf are refused everywhere
+    (issue 10, ``docs/scenarios.md``).
+    """
+
+    model_config = STRICT_CONFIG
 
 
 class WeatherSpec(Strict):
@@ -53,8 +59,9 @@ class SimbenchSignalSpec(Strict):
 class SeriesSignalSpec(Strict):
     """System generation given explicitly, one value per period."""
 
-    e_res_mwh: list[Annotated[float, Field(ge=0.0)]]
-    e_tot_mwh: list[Annotated[float, Field(gt=0.0)]]
+    # 1e9 MWh in a period is a thousand times the world's hourly generation.
+    e_res_mwh: Annotated[list[Annotated[float, Field(ge=0.0, le=1e9)]], Field(max_length=24 * 366 * 4)]
+    e_tot_mwh: Annotated[list[Annotated[float, Field(gt=0.0, le=1e9)]], Field(max_length=24 * 366 * 4)]
 
     @model_validator(mode="after")
     def _lengths(self) -> SeriesSignalSpec:
@@ -66,9 +73,15 @@ class SeriesSignalSpec(Strict):
 
 
 class SystemIndexSpec(Strict):
-    """Where the system zero-carbon index eta_GI(t) comes from."""
+    """Where the zero-carbon index eta_GI(t) the DERs respond to comes from.
 
-    source: Literal["simbench", "series", "grid"] = "simbench"
+    ``simbench``: SimBench profiles; ``series``: given values; ``grid``: the system renewable
+    share of the grid case's own dispatch; ``grid_nodal``: the renewable share of the power
+    consumed at each park's bus, by carbon emission flow over that dispatch (one model per bus
+    group, ``docs/grid.md`` section 6.3).
+    """
+
+    source: Literal["simbench", "series", "grid", "grid_nodal"] = "simbench"
     simbench: SimbenchSignalSpec = SimbenchSignalSpec()
     series: SeriesSignalSpec | None = None
 
@@ -83,12 +96,59 @@ class FitnessSpec(Strict):
     similarity_lambda: Annotated[float, Field(gt=0.0, le=100.0, description="lambda of Eq. 3")] = 1.0
 
 
-class GridSpec(Strict):
-    """Grid coupling (used when ``system_index.source`` is ``grid`` or by uptake sweeps)."""
+class ClosedLoopSpec(Strict):
+    """Dispatch -> nodal index -> DERs -> park loads -> re-dispatch, within the day, to a fixed point."""
 
-    case: Literal["case14", "case39"] = "case39"
+    enabled: Annotated[bool, Field(description="iterate to a fixed point; False: open loop (one pass)")] = False
+    tolerance_mw: Annotated[
+        float, Field(gt=0.0, le=1e4, allow_inf_nan=False,
+                     description="MW; stop when no bus's park load changes by more in any period")
+    ] = 0.1
+    max_iterations: Annotated[
+        int, Field(ge=1, le=50, description="DER passes at most (the open loop is the first); warns when reached")
+    ] = 6
+    damping: Annotated[
+        float, Field(gt=0.0, le=1.0, allow_inf_nan=False,
+                     description="share of the new response taken each pass (1: none; 0.5 halves oscillation)")
+    ] = 1.0
+
+
+class PlacementSpec(Strict):
+    """How an agent count becomes whole replicated parks on buses (``grid.placement``)."""
+
+    rule: Annotated[
+        Literal["renewable_first", "park_bus"],
+        Field(description="renewable_first: fill the bus list in order; park_bus: every park at its own 'bus'"),
+    ] = "renewable_first"
+    buses: Annotated[
+        list[Annotated[int, Field(ge=0, le=100_000)]] | None,
+        Field(description="pandapower bus order for renewable_first; None: the case's park buses"),
+    ] = None
+    max_load_share: Annotated[
+        float, Field(gt=0.0, le=10.0, allow_inf_nan=False,
+                     description="a bus holds replicas up to this share of its own peak load (nameplate peak)")
+    ] = 1.0
+    agents_per_replica: Annotated[
+        int | None, Field(ge=1, le=100_000_000, description="agents of one replica; None: the parks at scale 1")
+    ] = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PlacementSpec:
+        if self.buses is not None and (not self.buses or len(set(self.buses)) != len(self.buses)):
+            raise ValueError("placement.buses must be a non-empty list of distinct buses")
+        return self
+
+
+class GridSpec(Strict):
+    """Grid coupling (``system_index.source`` ``grid``/``grid_nodal``, and uptake sweeps)."""
+
+    case: Literal["case14", "case30", "case39"] = "case39"
     sweep_agents: list[Annotated[int, Field(ge=0, le=100_000_000)]] = []
     options: dict[str, Any] = {}
+    placement: PlacementSpec = PlacementSpec()
+    closed_loop: ClosedLoopSpec = ClosedLoopSpec()
+    bound: Annotated[bool, Field(description="solve the uptake bound for every agent count")] = True
+    ac_check: Annotated[bool, Field(description="AC power flow on the final dispatch of every row")] = True
 
 
 class OutputSpec(Strict):

@@ -35,6 +35,11 @@ def system_signal(sc: Scenario) -> SystemSignal:
         from .gridcase import grid_signal
 
         return grid_signal(sc)
+    if si.source == "grid_nodal":
+        # One model sees one signal: the nodal index of the parks' bus (the sweep runs one per bus).
+        from .gridcase import nodal_signal
+
+        return nodal_signal(sc)
     s = si.simbench
     e_res, e_tot = simbench_system_signal(
         s.load_profile, s.pv_profile, s.wind_profile, s.pv_capacity_per_peak_load, s.wind_capacity_per_peak_load,

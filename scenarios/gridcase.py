@@ -14,7 +14,7 @@ from aggregation.model import SystemSignal
 
 from .base import ScenarioBase, ScenarioError
 
-__all__ = ["base_dispatch", "case_for", "grid_signal"]
+__all__ = ["base_dispatch", "case_for", "grid_signal", "nodal_signal", "single_bus"]
 
 
 def _grid():
@@ -35,8 +35,12 @@ def case_for(sc: ScenarioBase):
         ScenarioError: no ``grid`` block, or the case rejects the buses.
     """
     if getattr(sc, "grid", None) is None:
-        raise ScenarioError(f"scenario {sc.name}: system_index.source 'grid' needs a 'grid' block")
-    buses = tuple(p.bus for p in sc.parks if p.bus is not None)
+        raise ScenarioError(f"scenario {sc.name}: system_index.source 'grid'/'grid_nodal' needs a 'grid' block")
+    buses = tuple(dict.fromkeys(p.bus for p in sc.parks if p.bus is not None))
+    placement = getattr(sc.grid, "placement", None)
+    if placement is not None and placement.buses:
+        # The placement's buses must carry park load elements (the AC check sets them).
+        buses = tuple(dict.fromkeys((*buses, *placement.buses)))
     try:
         return _case(sc.grid.case, buses or None)
     except ValueError as exc:
@@ -65,3 +69,39 @@ def grid_signal(sc: ScenarioBase) -> SystemSignal:
     e_res = r.renewable_p_mw.sum(axis=1) * sc.step_h
     e_tot = r.total_generation_mw * sc.step_h
     return SystemSignal(np.minimum(e_res, e_tot), e_tot)
+
+
+def single_bus(sc: ScenarioBase) -> int:
+    """The bus of a one-model day: the parks' common ``bus``, else the placement's first bus.
+
+    Raises:
+        ScenarioError: the parks name several buses (one model sees one signal; the uptake sweep
+            runs one model per bus group instead).
+    """
+    named = sorted({int(p.bus) for p in sc.parks if p.bus is not None})
+    if len(named) > 1:
+        raise ScenarioError(
+            f"scenario {sc.name}: system_index.source 'grid_nodal' with parks on buses {named}: a single day "
+            "runs one model, which sees one signal; give the parks one bus (the uptake sweep runs one model "
+            "per bus group)"
+        )
+    if named:
+        return named[0]
+    pl = sc.grid.placement
+    return int(pl.buses[0]) if pl.buses else int(case_for(sc).park_buses[0])
+
+
+def nodal_signal(sc: ScenarioBase) -> SystemSignal:
+    """The base dispatch's nodal zero-carbon index at :func:`single_bus` as (e_res, e_tot) MWh.
+
+    e_tot is the dispatch's total generation, e_res = nodal renewable share x e_tot, so eta_GI is
+    the bus's share (``docs/grid.md`` section 6.3).
+    """
+    from grid.cef import nodal_zero_carbon_index
+
+    case = case_for(sc)
+    r = base_dispatch(sc)
+    bus = single_bus(sc)
+    share = nodal_zero_carbon_index(case, r, [bus])[bus]
+    e_tot = r.total_generation_mw * sc.step_h
+    return SystemSignal(np.clip(share, 0.0, 1.0) * e_tot, e_tot)

@@ -1,12 +1,18 @@
-"""Grid-coupled experiments: eta_GI from a dispatch, and renewable uptake vs agent scale (Fig. 10).
+"""Renewable uptake vs agent scale (seed 003 §5.3(2), Fig. 10), parks on their buses, grid in the loop.
 
-Reading of seed 003 §5.3(2) used here (see ``docs/grid.md``): participating
-DERs are existing consumers, so the network's bus loads already contain their
-uncontrolled consumption. With N participating agents the grid therefore sees
-its own load plus the *change* control makes, ``controlled_N - baseline_N``,
-spread evenly over the case's park buses. N = 0 is the case itself; any
-change in renewable utilisation or CO2 comes from when the DERs consume, not
-from how much load was added.
+Reading used here (``docs/grid.md`` section 6): participating DERs are existing consumers, so the
+network's bus loads already contain their uncontrolled consumption; the grid sees the *change*
+control makes at the buses where the parks sit. For each agent count N:
+
+1. the placement rule (:func:`scenarios.closed_loop.groups_for`) puts whole replicated parks on buses;
+2. every bus group's uncontrolled day gives the reference load and the flexibility envelope;
+3. the DERs respond to the zero-carbon index of the dispatch without their change (open loop) and,
+   with ``grid.closed_loop.enabled``, dispatch and DERs iterate to a fixed point (closed loop);
+4. the uptake bound (:func:`grid.bound.uptake_bound`, :func:`bounds_for`) gives what the best control
+   inside the envelope could reach under the operator's least-cost dispatch, and the physical ceiling;
+   every row reports the share of the bound's gain.
+
+Rows: ``uncontrolled`` (the case itself at every N), ``open_loop`` and ``closed_loop``.
 """
 
 from __future__ import annotations
@@ -17,61 +23,146 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aggregation.policy import RulePolicy
-
 from . import results
-from .build import build_model
+from .closed_loop import envelope_excess, groups_for, run_closed_loop, run_uncontrolled
 from .gridcase import _grid, base_dispatch, case_for, grid_signal
 from .schema import Scenario
 
-__all__ = ["base_dispatch", "case_for", "grid_signal", "park_delta_kw", "run_sweep"]
+__all__ = ["base_dispatch", "bounds_for", "case_for", "envelope_for", "grid_signal", "run_sweep", "sweep_rows"]
 
 
-def park_delta_kw(sc: Scenario, n_agents: int, weather, signal, controlled, bar=None) -> np.ndarray:
-    """(n_parks, T) controlled minus baseline park net load (kW) for ``n_agents`` participating DERs."""
-    unit = sc.n_ders(1.0)
-    scale = n_agents / unit
-    out = []
-    for policy, decider in ((RulePolicy(), None), controlled()):
-        m = build_model(sc.model_copy(update={"scale": scale}), policy, decider, handles=False,
-                        weather=weather, signal=signal)
-        for _ in range(m.n_steps):
-            m.step()
-            if bar is not None:
-                bar.update(1)
-        df = m.park_series()
-        out.append(df.pivot(index="park", columns="step", values="net_kw").loc[list(m.fleet.park_names)].to_numpy())
-        del m
-    return out[1] - out[0]
+def envelope_for(groups, days, step_h: float):
+    """The bus groups' envelopes (kW per group) as one :class:`grid.bound.FlexEnvelope` (MW)."""
+    from grid.bound import FlexEnvelope
+
+    env = [d.envelope for d in days]
+    return FlexEnvelope(
+        tuple(int(g.bus) for g in groups),
+        np.column_stack([e.p_min_kw for e in env]) / 1000.0,
+        np.column_stack([e.p_max_kw for e in env]) / 1000.0,
+        np.array([e.energy_min_kwh for e in env]) / 1000.0,
+        np.array([e.energy_max_kwh for e in env]) / 1000.0,
+        np.column_stack([e.cum_min_kwh for e in env]) / 1000.0,
+    )
 
 
-def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal, controlled, progress: bool) -> pd.DataFrame:
-    """Dispatch the case for every agent count of ``sc.grid.sweep_agents``; write table and plot."""
+def bounds_for(sc: Scenario, case, groups, days) -> dict[str, float]:
+    """The uptake bound of the groups' envelope, two ways (``docs/grid.md`` section 6.1).
+
+    ``bound_*``: objective ``"cost"`` -- the operator's least-cost dispatch with the DERs' change as
+    decision variables inside the envelope: what the best control of these DERs could buy from this
+    operator (a zero-width envelope gives the dispatch back). ``ceiling_*``: objective ``"uptake"``
+    and LP 3 -- the physical most uptake and least CO2, which also redispatch thermal units at any
+    cost (reached largely without the DERs, so not attributable to them). Shares use ``bound_*``.
+    """
+    g = _grid()
+    env = envelope_for(groups, days, sc.step_h)
+    kw = {"day_of_year": sc.start_day_of_year, "weather_file": sc.weather.file, "step_h": sc.step_h}
+    try:
+        cost = g.uptake_bound(case, env, None, objective="cost", **kw)
+        up = g.uptake_bound(case, env, None, objective="uptake", **kw)
+    except g.BoundInfeasible as exc:
+        return {"bound_status": f"infeasible: {exc}"}
+    return {
+        "bound_renewable_utilisation": cost.renewable_utilisation, "bound_curtailed_mwh": cost.curtailed_mwh,
+        "bound_cost": cost.cost, "bound_co2_t": cost.co2_t,
+        "ceiling_renewable_utilisation": up.renewable_utilisation, "ceiling_co2_min_t": up.co2_min_t,
+    }
+
+
+def _metrics(result) -> dict[str, float]:
+    g = _grid()
+    row = g.dispatch_metrics(result).as_dict()
+    row["status"] = "optimal" if not result.notes else "; ".join(result.notes)
+    return row
+
+
+def _share(row: dict, base: dict) -> None:
+    g = _grid()
+    ub = row.get("bound_renewable_utilisation", np.nan)
+    cb = row.get("bound_co2_t", np.nan)
+    row["share_utilisation"] = g.bound_share(row["renewable_utilisation"], base["renewable_utilisation"], ub)
+    # CO2 falls when control helps: the share of the possible reduction.
+    row["share_co2"] = g.bound_share(-row["co2_t"], -base["co2_t"], -cb)
+
+
+def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, controlled, bar=None) -> list[dict]:
+    """The uncontrolled, open-loop and closed-loop rows of one agent count (bound columns included)."""
+    g = _grid()
+    ac = sc.grid.ac_check
+    base = _metrics(base_result if not ac else _dispatch(sc, case, {}, ac=True))
+    common = {"n_agents": n_agents}
+    rows = [{"mode": "uncontrolled", **common, **base, "iterations": 0}]
+    if n_agents == 0:
+        for mode in ("open_loop", "closed_loop") if sc.grid.closed_loop.enabled else ("open_loop",):
+            rows.append({"mode": mode, **common, **base, "iterations": 0})
+        return rows
+    t0 = time.perf_counter()
+    groups, placement = groups_for(sc, case, n_agents)
+    days = []
+    for grp in groups:
+        days.append(run_uncontrolled(sc, grp, weather))
+        if bar is not None:
+            bar.update(1)
+    loop = run_closed_loop(
+        sc, case, groups, days, weather, controlled,
+        lambda bus_mw: _dispatch(sc, case, bus_mw), base_result,
+        progress=(lambda k: bar.update(k)) if bar is not None else None,
+    )
+    sim_s = time.perf_counter() - t0
+    where = ", ".join(f"{grp.bus}:{grp.replicas or grp.scale:g}" for grp in groups)
+    info = {
+        "placement": where, "over_capacity": placement.over_capacity if placement is not None else 0,
+        "n_ders": int(sum(d.n_ders for d in days)), "simulation_s": sim_s,
+    }
+    bound = bounds_for(sc, case, groups, days) if sc.grid.bound else {}
+    rows[0].update(bound)
+    passes = [("open_loop", loop.open_mw, 1, [], True)]
+    if sc.grid.closed_loop.enabled:
+        passes.append(("closed_loop", loop.final_mw, loop.iterations, loop.residuals_mw, loop.converged))
+    buses = [grp.bus for grp in groups]
+    for mode, mw, its, resid, conv in passes:
+        row: dict = {"mode": mode, **common, "iterations": its,
+                     "residual_mw": resid[-1] if resid else np.nan, "converged": conv, **info, **bound,
+                     "outside_envelope": envelope_excess(days, mw, sc.step_h)}
+        try:
+            row.update(_metrics(_dispatch(sc, case, dict(zip(buses, mw, strict=True)), ac=ac)))
+        except g.DispatchInfeasible as exc:
+            row["status"] = f"infeasible: {exc}"
+        if mode == "closed_loop" and loop.notes:
+            row["status"] = "; ".join([str(row.get("status", "")), *loop.notes])
+        if "co2_t" in row:
+            _share(row, base)
+        rows.append(row)
+    return rows
+
+
+def _dispatch(sc: Scenario, case, bus_mw: dict, *, ac: bool = False):
+    return _grid().dispatch_day(case, bus_mw or None, day_of_year=sc.start_day_of_year, weather_file=sc.weather.file,
+                                step_h=sc.step_h, n_periods=sc.n_steps, ac_check=ac)
+
+
+def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, controlled, progress: bool) -> pd.DataFrame:
+    """Every agent count of ``sc.grid.sweep_agents``: rows of :func:`sweep_rows`; writes table and plot.
+
+    ``signal`` is unused (each bus group gets its own from the dispatch); kept for the pipeline's call.
+    """
     from tqdm.auto import tqdm
 
     g = _grid()
     case = case_for(sc)
-    buses = list(case.park_buses)
+    base_result = _dispatch(sc, case, {})
     sizes = sorted(set(sc.grid.sweep_agents))
-    profiles: dict[tuple[str, int], np.ndarray] = {}
-    timings = {}
-    steps = sum(2 * sc.n_steps for n in sizes if n > 0)
-    with tqdm(total=steps, desc=f"{sc.name} sweep", unit="period", delay=2.0, disable=not progress) as bar:
+    rows: list[dict] = []
+    with tqdm(desc=f"{sc.name} sweep", unit="group-day", delay=2.0, disable=not progress) as bar:
         for n in sizes:
-            t0 = time.perf_counter()
-            delta = np.zeros((len(sc.parks), sc.n_steps)) if n == 0 else park_delta_kw(
-                sc, n, weather, signal, controlled, bar)
-            timings[n] = time.perf_counter() - t0
-            # Spread each park's change evenly over every park bus of the case.
-            spread = np.repeat(delta.sum(axis=0, keepdims=True) / len(buses), len(buses), axis=0)
-            profiles[("controlled", n)] = spread
-            profiles[("baseline", n)] = np.zeros_like(spread)
-    df = g.uptake_sweep(case, profiles, park_buses=buses, day_of_year=sc.start_day_of_year,
-                        weather_file=sc.weather.file, step_h=sc.step_h, ac_check=True)
-    df["simulation_s"] = df["n_agents"].map(lambda n: timings.get(int(n), np.nan))
+            rows.extend(sweep_rows(sc, n, case, base_result, weather=weather, controlled=controlled, bar=bar))
+            if folder is not None:  # rows done so far survive an interrupted sweep (large N take minutes)
+                results.write_table(folder / "uptake", pd.DataFrame(rows))
+    df = pd.DataFrame(rows)
     if folder is not None:
         results.write_table(folder / "uptake", df)
         if sc.output.plots:
-            g.plot_uptake(df[df["status"].astype(str).str.startswith("optimal")], folder / "uptake.png",
+            g.plot_uptake(df[~df["status"].astype(str).str.startswith("infeasible")], folder / "uptake.png",
                           title=f"{sc.grid.case}: renewable uptake vs participating agents ({sc.name})")
     return df

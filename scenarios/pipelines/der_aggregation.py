@@ -116,14 +116,16 @@ def format_uptake(df: pd.DataFrame, sc: Scenario) -> str:
     """The uptake table: one row per agent count and mode, with the bound and the share achieved."""
     cols = {"mode": "mode", "n_agents": "N", "renewable_utilisation": "util", "curtailment_rate": "curt",
             "co2_t": "CO2_t", "cost": "cost", "congestion_hours": "cong_h", "iterations": "iter",
-            "bound_renewable_utilisation": "bound_util", "bound_co2_min_t": "bound_CO2_t",
+            "bound_renewable_utilisation": "bound_util", "bound_co2_t": "bound_CO2_t",
+            "ceiling_renewable_utilisation": "ceil_util", "ceiling_co2_min_t": "ceil_CO2_t",
             "share_utilisation": "share_util", "share_co2": "share_CO2", "status": "status"}
     up = df[[c for c in cols if c in df]].rename(columns=cols).copy()
     up["N"] = up["N"].astype(int)
     up["status"] = up["status"].astype(str).str.slice(0, 40)
     src = sc.system_index.source
     head = (f"\nrenewable uptake on {sc.grid.case} (index: {src}; parks placed by {sc.grid.placement.rule}; "
-            "uncontrolled = the case itself; bound = best any control inside the DERs' envelope could do):")
+            "uncontrolled = the case itself; bound = best control inside the DERs' envelope under least-cost "
+            "dispatch; ceil = physical ceiling with any thermal redispatch):")
     return head + "\n" + up.to_string(index=False, float_format=lambda v: f"{v:,.4g}")
 
 
