@@ -614,7 +614,13 @@ def improve_joint(
     p = power_kw[idx].astype(np.float64)
     a_up, a_dn = upf[row + a].astype(np.int64), downf[row + a].astype(np.int64)
     p_up, p_dn = cand[row + a_up].astype(np.float64), cand[row + a_dn].astype(np.float64)
-    may_shed = ~table.no_shed[idx]
+    # Guarded units (comfort) may shed back down to their usual power, never below it:
+    # the comfort rule every method obeys (``KindView.comfort_avail``). Forbidding any
+    # down-step left ACs that a lower level had raised stuck above it, which is where
+    # part of the old gap to the optimum came from (issue 11).
+    floor_kw = cand[row + table.usual[idx].astype(np.int64)].astype(np.float64) - 1e-6
+    guarded = table.no_shed[idx]
+    may_shed = ~guarded | (p_dn >= floor_kw)
     # Step sizes up and down (0 where no step exists or shedding is not allowed),
     # kept up to date for moved DERs only.
     d_up, d_dn = p_up - p, np.where(may_shed, p - p_dn, 0.0)
@@ -622,6 +628,9 @@ def improve_joint(
         r = target_kw[seg_c] - load[seg_c]
         rise = (r > 0)[seg_of]
         d = np.where(rise, d_up, d_dn)
+        # A step that alone would overshoot past the midpoint can never be taken; it
+        # must not block the smaller steps of the members after it in the order.
+        d = np.where(d < 2.0 * np.abs(r)[seg_of], d, 0.0)
         cs = np.cumsum(d)
         # A prefix of each coalition's members moves: a step is taken when it brings
         # the aggregate closer to the target, i.e. when the cumulated steps before it
@@ -644,14 +653,15 @@ def improve_joint(
         a_up[t], a_dn[t] = upf[rt + new_a], downf[rt + new_a]
         p_up[t], p_dn[t] = cand[rt + a_up[t]], cand[rt + a_dn[t]]
         d_up[t] = p_up[t] - new_p
+        may_shed[t] = ~guarded[t] | (p_dn[t] >= floor_kw[t])
         d_dn[t] = np.where(may_shed[t], new_p - p_dn[t], 0.0)
         # A coalition where nobody moved stays put in every later pass: drop it.
         active = np.zeros(len(seg_start), bool)
         active[seg_of[t]] = True
         if active.mean() < 0.5:
             keep = active[seg_of]
-            idx, row, a, p, a_up, a_dn, p_up, p_dn, may_shed, d_up, d_dn = (
-                x[keep] for x in (idx, row, a, p, a_up, a_dn, p_up, p_dn, may_shed, d_up, d_dn)
+            idx, row, a, p, a_up, a_dn, p_up, p_dn, may_shed, d_up, d_dn, floor_kw, guarded = (
+                x[keep] for x in (idx, row, a, p, a_up, a_dn, p_up, p_dn, may_shed, d_up, d_dn, floor_kw, guarded)
             )
             seg_lengths = np.diff(np.append(seg_start, len(seg_of)))[active]
             seg_c = seg_c[active]

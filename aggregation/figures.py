@@ -309,7 +309,12 @@ def plot_fig8(tab: pd.DataFrame, park_names: Sequence[str], figures: dict, path:
     ax.plot(h, tab["baseline_norm"], color="black", lw=1.6, label="original park load (normalised)")
     ax.plot(h, tab["controlled_norm"], color="tab:green", lw=1.8, label="optimised park load (normalised)")
     b, a = figures["tracking_distance_before"], figures["tracking_distance_after"]
-    ax.set_title(f"All parks: tracking distance {b:.3f} -> {a:.3f} ({figures['tracking_improvement_pct']:.1f} %)")
+    title = f"All parks: tracking distance {b:.3f} -> {a:.3f} ({figures['tracking_improvement_pct']:.1f} %)"
+    if "bound_norm" in tab:
+        ax.plot(h, tab["bound_norm"], color="tab:red", lw=1.4, ls="--",
+                label="day-ahead bound, devices' dynamics (normalised)")
+        title += f"; bound {figures.get('bound_tracking_distance', float('nan')):.3f}"
+    ax.set_title(title)
     ax.set_ylabel("normalised")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

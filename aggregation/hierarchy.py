@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .coalitions import (
+    JointMoves,
     PeriodTable,
+    Targets,
     TargetsLike,
     build_table,
     compact_labels,
@@ -52,6 +54,7 @@ from .coalitions import (
     unit_sums,
 )
 from .policy import KindView, Policy
+from .polish import polish_pairs
 from .rules import Statistic, rule_holds, statistic_for
 from .specs import AggregationSpec
 
@@ -237,6 +240,56 @@ class _Goal:
         return self.t.fitness_to(load, self.target(level, prev, pmax, der, shift), pmax)
 
 
+def _polished(t: PeriodTable, act: np.ndarray, coal_of: np.ndarray, moves: JointMoves, target_c: np.ndarray) -> JointMoves:
+    """The top level's joint moves followed by exchange moves (:func:`aggregation.polish.polish_pairs`)."""
+    trial = act.copy()
+    trial[moves.rows] = moves.action
+    new_act, load = polish_pairs(t, trial, coal_of, moves.load_kw, target_c)
+    rows = np.flatnonzero(new_act != act)
+    return JointMoves(rows, new_act[rows].astype(np.int8), t.power_kw(new_act[rows], rows), coal_of[rows], load)
+
+
+def _propose_park_vpp(
+    cand: np.ndarray,
+    f_idx: np.ndarray,
+    park_u: np.ndarray,
+    in_coal: np.ndarray,
+    parent: np.ndarray,
+    n_i: int,
+    n_parks: int,
+) -> tuple[np.ndarray, int]:
+    """Top-level proposals: every free unit joins its park's VPP.
+
+    Args:
+        cand: (m,) candidate coalition of each unit of the level below (-1: none); updated copy returned.
+        f_idx: indices of the free units.
+        park_u: (m,) park of each unit.
+        in_coal: (m,) units already in a top-level coalition.
+        parent: (m,) their current top-level unit.
+        n_i: number of existing top-level units (proposal ids start here).
+        n_parks: number of parks.
+
+    Returns:
+        (cand, n_proposals): free units of a park with an existing top-level coalition are
+        candidates of it (the VPP grows); in other parks the free units form one proposal
+        per park (at least two units).
+    """
+    cand = cand.copy()
+    host = np.full(n_parks, -1, np.int64)
+    host[park_u[in_coal]] = parent[in_coal]  # a park's VPP (any one of them if several survive)
+    h = host[park_u[f_idx]]
+    join = h >= 0
+    cand[f_idx[join]] = h[join]
+    rest = f_idx[~join]
+    if rest.size == 0:
+        return cand, 0
+    size = np.bincount(park_u[rest], minlength=n_parks)
+    ok = size[park_u[rest]] >= 2
+    gid, n_prop = compact_labels(np.where(ok, park_u[rest], -1))
+    cand[rest[ok]] = n_i + gid[ok]
+    return cand, n_prop
+
+
 # ------------------------------------------------------------------ the organiser
 class SelfOrganiser:
     """The self-organising decider: ``organiser(views, policy, *, targets=None) -> {kind: actions}``.
@@ -263,6 +316,9 @@ class SelfOrganiser:
         self.levels = int(spec.max_levels)
         # Resolved now so that a bad custom rule fails when the run is built, not hours later.
         self.statistics: list[Statistic] = [statistic_for(r, spec.custom_rule) for r in spec.rules[: self.levels]]
+        # Top level = one VPP per park (default). False restores the pre-issue-11 behaviour,
+        # where top-level units proposed in groups of `group_size` like every other level.
+        self.park_vpp = bool(getattr(spec, "park_vpp", True))
         self.labels: list[np.ndarray] = []
         self.periods: list[dict] = []
         self.level_rows: list[dict] = []
@@ -270,6 +326,7 @@ class SelfOrganiser:
         self.figure_tables: dict[int, LevelTable] = {}
         self._last: tuple[PeriodTable, np.ndarray] | None = None
         self._figure_exact = False
+        self.plan_der_kw: np.ndarray | None = None
 
     # -------------------------------------------------------------- decider
     def __call__(
@@ -289,12 +346,32 @@ class SelfOrganiser:
         Returns:
             ``{kind: (n_kind,) int64 actions}``.
         """
+        if self.plan_der_kw is not None:
+            targets = self._planned(views, targets)
         table = build_table(views, self.spec.comfort_guard_c, lam=self.lam, targets=targets)
         start = np.concatenate([np.asarray(policy.act(views[k])).reshape(-1) for k in table.kinds])
         act0 = sanitize(table, start)
         result = self.organise(table, act0)
         self.record(table, result)
         return table.split(result.actions)
+
+    def set_plan(self, der_kw: np.ndarray | None) -> None:
+        """A day-ahead plan per DER, ``(N, n_steps)`` kW (rows in table order), or None.
+
+        When set, period ``k`` uses ``Targets(der_kw=der_kw[:, k])`` (with the park targets
+        the model passes, if any): every level then aims at the sum of its DERs' planned
+        powers instead of Eq. 5's ``L_prev + g * P_max`` (used by the level-tracking rule,
+        :mod:`aggregation.level_fitness`).
+        """
+        self.plan_der_kw = None if der_kw is None else np.asarray(der_kw, np.float64)
+
+    def _planned(self, views: Mapping[str, KindView], targets: TargetsLike) -> Targets:
+        step = next(iter(views.values())).ctx.step
+        given = Targets.coerce(targets)
+        der = self.plan_der_kw[:, min(step, self.plan_der_kw.shape[1] - 1)]
+        if given is None:
+            return Targets(der_kw=der)
+        return Targets(park_kw=given.park_kw, group=given.group, group_kw=given.group_kw, der_kw=der)
 
     def reset(self) -> None:
         """Forget the hierarchy and every record (a new run)."""
@@ -386,7 +463,14 @@ class SelfOrganiser:
                 top_lab = labs[top - 1]
                 free = np.bincount(top_lab)[top_lab[rep_u]] == ders_u
                 f_idx = np.flatnonzero(free)
-                if f_idx.size >= 2:
+                if i == top and self.park_vpp and f_idx.size:
+                    # The top level is the park's VPP (Eq. 13 is defined on its load):
+                    # free units join their park's VPP, or found it together. Only
+                    # park-wide coalitions can net out members stuck on opposite sides
+                    # of their own targets (e.g. guarded ACs that may not shed), which
+                    # is where groups of `group_size` left most of the optimum.
+                    cand, n_prop = _propose_park_vpp(cand, f_idx, park_u, in_coal, parent, n_i, t.n_parks)
+                elif f_idx.size >= 2:
                     resid = goal.target(i, prev_u[f_idx], pmax_u[f_idx], _at(der_u, f_idx), _at(shift_u, f_idx))
                     resid = resid - load_u[f_idx]
                     gid = propose_groups(park_u[f_idx], resid, spec.group_size, spec.proposal_jitter, rng)
@@ -406,7 +490,10 @@ class SelfOrganiser:
                     None if x is None else np.bincount(g_mem, weights=x[members], minlength=m) for x in (der_u, shift_u)
                 )
                 target_c = goal.target(i, prev_c, pmax_c, der_c, shift_c)
-                moves = improve_joint(t, act, p, cand[lab_prev], load_c, target_c, order_key, spec.joint_passes)
+                coal_of = cand[lab_prev]
+                moves = improve_joint(t, act, p, coal_of, load_c, target_c, order_key, spec.joint_passes)
+                if i == top and self.park_vpp:
+                    moves = _polished(t, act, coal_of, moves, target_c)
                 load_c = moves.load_kw
                 mu_c = goal.fitness(i, load_c, prev_c, pmax_c, der_c, shift_c)
                 ok = rule_holds(self.statistics[i - 1], mu_u[members], g_mem, m, mu_c[g_mem], pmax_u[members])
@@ -415,9 +502,16 @@ class SelfOrganiser:
                     rows = moves.rows[kept]
                     act[rows] = moves.action[kept]
                     p[rows] = moves.power_kw[kept]
+            if i == top and self.park_vpp:
+                # A park whose DERs all sit in one unit below has that unit as its VPP
+                # (nothing to merge with): it gets the VPP's exchange moves too.
+                solo = np.flatnonzero((cand < 0) & (np.bincount(park_u, minlength=t.n_parks)[park_u] == 1))
+                if solo.size:
+                    act, p = self._polish_solo(t, act, p, solo, lab_prev, load_u, prev_u, pmax_u, der_u, shift_u, goal)
             unit_ok = (cand >= 0) & ok[np.maximum(cand, 0)]
             split = in_coal & ~unit_ok
-            merged = (cand >= n_i) & unit_ok
+            # Joined a proposal or an existing coalition it was not in (park VPP).
+            merged = (cand != parent) & unit_ok
             new_parent = parent.copy()
             new_parent[merged] = cand[merged]
             new_parent[split] = m + np.flatnonzero(split)
@@ -458,6 +552,21 @@ class SelfOrganiser:
         changed = counts["merges"] > 0 or counts["splits"] > 0
         return act, changed, counts
 
+    def _polish_solo(self, t, act, p, solo, lab_prev, load_u, prev_u, pmax_u, der_u, shift_u, goal):
+        """Exchange moves inside top units that are a park on their own; ``load_u`` is updated in place."""
+        unit_to = np.full(len(load_u), -1, np.int64)
+        unit_to[solo] = np.arange(solo.size)
+        coal = unit_to[lab_prev]
+        tgt = goal.target(self.levels, prev_u[solo], pmax_u[solo], _at(der_u, solo), _at(shift_u, solo))
+        new_act, new_load = polish_pairs(t, act, coal, load_u[solo], tgt)
+        rows = np.flatnonzero(new_act != act)
+        if rows.size:
+            act, p = act.copy(), p.copy()
+            act[rows] = new_act[rows]
+            p[rows] = t.power_kw(new_act[rows], rows)
+            load_u[solo] = new_load
+        return act, p
+
     # -------------------------------------------------------------- records
     def level_tables(self, table: PeriodTable, act: np.ndarray, levels: Sequence[int] | None = None) -> list[LevelTable]:
         """Unit tables of the current hierarchy under the given actions.
@@ -486,7 +595,7 @@ class SelfOrganiser:
                 members = np.ones(k, np.int64)
             else:
                 below = labs[j - 1]
-                members = np.bincount(lab[representatives(below, int(below.max()) + 1)], minlength=k)
+                members = np.bincount(lab[representatives(below, int(below.max()) + 1 if n else 0)], minlength=k)
             extra = {}
             if j == 0:
                 row = np.arange(n, dtype=np.int64)
@@ -592,12 +701,22 @@ class SelfOrganiser:
 
     # -------------------------------------------------------------- state
     def state_dict(self) -> dict:
-        """The persistent hierarchy (to continue a checkpointed run with the same structure)."""
-        return {"labels": [lab.copy() for lab in self.labels], "seed": self.seed}
+        """The hierarchy and every record of the periods so far, so that a resumed run writes exactly
+        what an uninterrupted one writes (periods, levels, hierarchy snapshots, Fig. 7a's table)."""
+        return {"labels": [lab.copy() for lab in self.labels], "seed": self.seed,
+                "periods": list(self.periods), "level_rows": list(self.level_rows),
+                "snapshots": dict(self.snapshots), "figure_tables": dict(self.figure_tables),
+                "figure_exact": self._figure_exact, "last": self._last}
 
     def load_state_dict(self, state: dict) -> None:
         self.labels = [np.asarray(lab, dtype=np.int64).copy() for lab in state["labels"]]
         self.seed = int(state["seed"])
+        self.periods = list(state.get("periods", []))
+        self.level_rows = list(state.get("level_rows", []))
+        self.snapshots = dict(state.get("snapshots", {}))
+        self.figure_tables = dict(state.get("figure_tables", {}))
+        self._figure_exact = bool(state.get("figure_exact", False))
+        self._last = state.get("last")
 
 
 def _level_stats(step: int, hour: float, lt: LevelTable) -> dict:

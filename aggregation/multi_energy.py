@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.battery import BatterySpec
 from aggregation.kinds.gas_turbine import GasTurbineSpec
 from aggregation.kinds.grid_exchange import GridExchangeSpec
@@ -49,7 +50,8 @@ CONTROL_ORDER: tuple[str, ...] = ("gt", "battery", "tes", "hp")
 class CarbonSpec(BaseModel):
     """Carbon pricing (seed 001 §2.3 and Table 6; seed 002 §3.3 ③, §5.1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     price_per_kg: float = Field(0.03, ge=0, le=10, allow_inf_nan=False)
     quota_kg_per_day: float = Field(1500.0, ge=0, le=1e9, allow_inf_nan=False)

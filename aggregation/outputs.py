@@ -101,6 +101,7 @@ def write_comparison(
     week_net_kw: np.ndarray | None = None,
     previous_days: int = tracking.PREVIOUS_WEEK_DAYS,
     plots: bool = True,
+    bound: bool = True,
 ) -> dict[str, float]:
     """Tracking before/after, Fig. 8, the assessment comparison and Fig. 9.
 
@@ -111,6 +112,9 @@ def write_comparison(
         week_net_kw: previous-week net loads (days, n_steps, n_parks); simulated when None.
         previous_days: days simulated when ``week_net_kw`` is None.
         plots: also write Fig. 8 and Fig. 9.
+        bound: also solve the day-ahead tracking bound (:mod:`aggregation.dayahead_bound`;
+            ``bound_*`` figures, a column of ``tracking.csv`` and Fig. 8's fourth line; skipped
+            above its size limit and for runs shorter than the horizon).
 
     Returns:
         the figures as floats: tracking distances and improvements (all parks and per
@@ -124,6 +128,25 @@ def write_comparison(
     ass = tracking.assessment_table(baseline_model, controlled_model, week_net_kw)
     figures.update(tracking.assessment_summary(ass, baseline_model.step_h))
     figures["previous_week_days"] = float(week_net_kw.shape[0])
+    # The bound is a whole-horizon figure: solved only when the runs covered the horizon.
+    if bound and len(tab) == baseline_model.n_steps:
+        from .dayahead_bound import compute  # the LP (HiGHS) is loaded only when asked for
+
+        bound_figs, series = compute(baseline_model)
+        figures.update(bound_figs)
+        full = series is not None and len(series) == len(tab)
+        for sfx in ("", "_flexible") if full else ():
+            before = figures.get(f"tracking_distance{sfx}_before")
+            bnd = figures.get(f"bound_tracking_distance{sfx}")
+            after = figures.get(f"tracking_distance{sfx}_after")
+            if before is not None and bnd is not None and after is not None and before - bnd > 1e-12:
+                figures[f"bound_improvement{sfx}_pct"] = tracking.improvement_pct(before, bnd)
+                # Share of the bound's improvement the controlled run reaches.
+                figures[f"share_of_bound{sfx}_pct"] = 100.0 * (before - after) / (before - bnd)
+        if full:
+            tab = tab.assign(bound_kw=series["net_kw"].to_numpy(), bound_flexible_kw=series["flexible_kw"].to_numpy())
+            span = float(np.ptp(tab["bound_kw"]))
+            tab["bound_norm"] = (tab["bound_kw"] - tab["bound_kw"].min()) / span if span > 0 else 0.0
     write_csv(out_dir / "tracking.csv", tab)
     write_csv(out_dir / "assessment.csv", ass)
     write_json(out_dir / "comparison.json", figures)

@@ -31,7 +31,8 @@ class BaseLoadSpec(_Strict):
     """Non-flexible park load shaped by a SimBench standard load profile."""
 
     peak_kw: Annotated[float, Field(ge=0.0, le=10_000_000.0)] = 0.0
-    profile: str = "G0-A"
+    # A SimBench load profile; the name is checked at validate (scenarios.limits.check_der_scenario).
+    profile: Annotated[str, Field(min_length=1, max_length=64)] = "G0-A"
 
 
 _PARK_FIELDS = ("name", "bus", "base_load")
@@ -46,7 +47,7 @@ class ParkSpec(_Strict):
     """
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-    bus: Annotated[int | None, Field(ge=0, description="grid bus index (grid layer)")] = None
+    bus: Annotated[int | None, Field(ge=0, le=100_000, description="grid bus index (grid layer)")] = None
     base_load: BaseLoadSpec = BaseLoadSpec()
     devices: dict[str, Any] = {}
 
@@ -148,6 +149,9 @@ class AggregationSpec(_Strict):
     ] = 0.5
     snapshot_hour: Annotated[float, Field(ge=0.0, lt=24.0, description="hour of Fig. 7a and the hierarchy drawing")] = 10.0
     figure_level: Annotated[int, Field(ge=1, le=10, description="level shown in Fig. 7a (capped at max_levels)")] = 4
+    park_vpp: Annotated[
+        bool, Field(description="top level = one VPP per park (issue 11); false: groups of group_size as below")
+    ] = True
     graph_max_nodes: Annotated[
         int, Field(ge=10, le=10_000_000, description="node budget of each exported hierarchy graph")
     ] = 20_000

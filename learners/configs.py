@@ -7,12 +7,14 @@ validated at load (``import scenarios.schema``) without importing torch.
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["BUDGET_KEYS", "LagrangianConfig", "MIPConfig", "NoConfig", "QMIXConfig", "coerce", "config_from_dict"]
+__all__ = ["BUDGET_KEYS", "LagrangianConfig", "MIPConfig", "NoConfig", "QMIXConfig", "check_file_values", "coerce",
+           "config_from_dict"]
 
 # Keys that may differ between a checkpoint and the run resuming it: they only set how far to go.
 BUDGET_KEYS = frozenset({"n_episodes", "t_max", "checkpoint_interval"})
@@ -95,6 +97,7 @@ class QMIXConfig:
             raise ValueError("epsilon_start and epsilon_finish must be in [0, 1]")
         if self.torch_threads is not None and self.torch_threads < 1:
             raise ValueError(f"torch_threads must be >= 1 or None, got {self.torch_threads}")
+        _check_ranges(self, _QMIX_RANGES)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> QMIXConfig:
@@ -104,6 +107,64 @@ class QMIXConfig:
             ValueError: on unknown keys (with close-match suggestions) or values of the wrong type.
         """
         return config_from_dict(cls, d, "QMIX")
+
+
+# Physical/computational range of every numeric QMIX option (inclusive; None: unbounded
+# on that side). Upper bounds keep a scenario from asking for tensors that cannot
+# be allocated (rnn_hidden_dim: 10**30) or steps that overflow (issue 10).
+_QMIX_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "rnn_hidden_dim": (1, 4096), "mixing_embed_dim": (1, 4096), "hypernet_embed": (1, 4096),
+    "lr": (0.0, 1.0), "optim_alpha": (0.0, 1.0), "optim_eps": (0.0, 1.0), "gamma": (0.0, 1.0),
+    "batch_size": (1, 100_000), "buffer_size": (1, 10_000_000), "target_update_interval": (1, 10**9),
+    "grad_norm_clip": (0.0, 1e9), "epsilon_anneal_time": (1, 10**12), "seed": (0, 2**63 - 1),
+    "n_episodes": (1, 10**9), "t_max": (1, 10**13), "checkpoint_interval": (0, 10**9), "torch_threads": (1, 1024),
+}
+
+
+def _check_ranges(cfg: Any, ranges: dict[str, tuple[float | None, float | None]]) -> None:
+    """Raise ``ValueError`` for a non-finite value or one outside ``ranges`` (None values are skipped)."""
+    for name, (lo, hi) in ranges.items():
+        v = getattr(cfg, name)
+        if v is None or isinstance(v, bool):
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v!r}")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {v!r}")
+
+
+def check_file_values(cls: type, d: dict[str, Any], label: str) -> None:
+    """The stricter rules for a config read from a scenario file (issue 10, ``docs/scenarios.md``).
+
+    :func:`coerce` stays lenient for programmatic callers (numeric strings, ``8.0``
+    for an int); a file gets what every other numeric field of a scenario gets: a
+    boolean or a quoted number is not a number, an integer option refuses ``3.0``,
+    and NaN/inf are refused. Keys that ``cls`` does not declare are left to
+    :func:`config_from_dict`, which names the allowed ones.
+
+    Raises:
+        ValueError: naming the key and the value.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - a config without resolvable hints: nothing to check here
+        return
+    for key, value in d.items():
+        hint = hints.get(key)
+        if hint is None or value is None:
+            continue
+        args = typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+            rest = [a for a in args if a is not type(None)]
+            hint = rest[0] if len(rest) == 1 else hint
+        if hint not in (int, float):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{label} config key {key!r} must be a number, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{label} config key {key!r} must be finite, got {value!r}")
+        if hint is int and not isinstance(value, int):
+            raise ValueError(f"{label} config key {key!r} must be an integer, got {value!r}")
 
 
 def coerce(key: str, value: Any, hint: Any) -> Any:
@@ -134,6 +195,8 @@ def coerce(key: str, value: Any, hint: Any) -> Any:
                 raise ValueError(f"config key {key!r} must be a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"config key {key!r} must be a number, got {value!r}")
+        if not math.isfinite(value):  # before int(): int(inf) raises OverflowError
+            raise ValueError(f"config key {key!r} must be finite, got {value!r}")
         if hint is int:
             if value != int(value):
                 raise ValueError(f"config key {key!r} must be an integer, got {value!r}")
@@ -187,6 +250,10 @@ class MIPConfig:
     node_limit: int | None = None
     comfort_guard_c: float | None = None
 
+    def __post_init__(self) -> None:
+        _check_ranges(self, {"naive_max_units": (1, 10**9), "time_limit_s": (0.0, 1e6), "mip_rel_gap": (0.0, 1.0),
+                             "mip_abs_gap_kw": (0.0, 1e9), "node_limit": (1, 10**12), "comfort_guard_c": (0.0, 20.0)})
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MIPConfig:
         """Raises ValueError on unknown keys or badly typed values."""
@@ -212,6 +279,12 @@ class LagrangianConfig:
     max_iterations: int | None = None
     step0: float | None = None
     comfort_guard_c: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_ranges(self, {"epsilon_kw": (0.0, 1e9), "h_m": (1, 100), "max_iterations": (1, 10**6),
+                             "step0": (0.0, 1e9), "comfort_guard_c": (0.0, 20.0)})
+        if self.step0 is not None and self.step0 <= 0:
+            raise ValueError(f"step0 must be > 0, got {self.step0}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LagrangianConfig:

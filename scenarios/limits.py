@@ -3,8 +3,9 @@
 Three kinds of helper, all usable from pydantic models without importing
 anything heavy (no torch, no pandas, no simbench import):
 
-* **Annotated field types** that carry a unit's physical range and reject NaN,
-  ±inf, booleans and numeric strings (``strict``): :data:`FiniteFloat`,
+* **Annotated field types** (defined in :mod:`aggregation.distributions`, so that
+  device specs can use them, and re-exported here) that carry a unit's physical
+  range and reject NaN, ±inf, booleans and numeric strings (``strict``): :data:`FiniteFloat`,
   :data:`PositiveFloat`, :data:`NonNegativeFloat`, :data:`Fraction`,
   :data:`TemperatureC`, :data:`HourOfDay`, :data:`Hours`, :data:`EnergyKWh`,
   :data:`PowerKW`, :data:`Count`. Use them as field types
@@ -20,7 +21,7 @@ anything heavy (no torch, no pandas, no simbench import):
   (:func:`estimate_run`, :func:`check_run_size`) that stops a population too big
   for this machine at ``validate`` with the estimate in the message.
 
-Every limit is listed, with its reason, in ``docs/validation.md``.
+Every limit is listed, with its reason, in ``docs/scenarios.md``.
 """
 
 from __future__ import annotations
@@ -33,9 +34,20 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StrictInt
+from aggregation.distributions import (
+    Count,
+    EnergyKWh,
+    FiniteFloat,
+    Fraction,
+    HourOfDay,
+    Hours,
+    NonNegativeFloat,
+    PositiveFloat,
+    PowerKW,
+    TemperatureC,
+)
 
 __all__ = [
     "BYTES_FIXED",
@@ -70,39 +82,9 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# Field types. ``strict=True``: a YAML boolean (``count: true``) or a quoted
-# number (``"1.5"``) is an error, not 1 or 1.5; ints are still accepted where a
-# float is meant. ``allow_inf_nan=False``: .nan/.inf never reach a model.
+# Field types: defined in aggregation.distributions (device specs use them and
+# aggregation must not import scenarios), re-exported here for the schema.
 
-FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-"""Any finite number (no NaN, no ±inf, no bool, no string)."""
-
-PositiveFloat = Annotated[FiniteFloat, Field(gt=0.0)]
-"""Finite and > 0 (R, C, COP, ratings)."""
-
-NonNegativeFloat = Annotated[FiniteFloat, Field(ge=0.0)]
-"""Finite and >= 0."""
-
-Fraction = Annotated[FiniteFloat, Field(ge=0.0, le=1.0)]
-"""A share in [0, 1]."""
-
-TemperatureC = Annotated[FiniteFloat, Field(ge=-50.0, le=70.0)]
-"""°C, −50…70: outside any climate the weather files or comfort bands describe."""
-
-HourOfDay = Annotated[FiniteFloat, Field(ge=0.0, le=24.0)]
-"""Clock time in hours, 0…24 (24 is midnight at the end of the day)."""
-
-Hours = Annotated[FiniteFloat, Field(ge=0.0, le=24.0 * 366)]
-"""A duration in hours, 0…8784 (one leap year, the longest horizon)."""
-
-EnergyKWh = Annotated[FiniteFloat, Field(ge=0.0, le=1e7)]
-"""kWh, 0…10 GWh (no single DER or session is larger)."""
-
-PowerKW = Annotated[FiniteFloat, Field(gt=0.0, le=1e7)]
-"""A rating in kW, (0, 10 GW]."""
-
-Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
-"""Units of a kind in a park before scaling, 0…10,000,000 (no bool, no float)."""
 
 
 # ---------------------------------------------------------------------------
@@ -326,7 +308,7 @@ def check_run_size(n_ders_by_kind: Mapping[str, int], n_steps: int, *, aggregati
 
     Raises:
         ValueError: e.g. ``"1,000,000,000,000 DERs (counts x scale) would need ~2.1 PiB of memory and
-        ~9 years; this machine has 23.5 GiB; limit 10,000,000 DERs (docs/validation.md)"``.
+        ~332 days; this machine has 23.5 GiB; limit 10,000,000 DERs (docs/scenarios.md)"``.
     """
     n = sum(max(0, int(v)) for v in n_ders_by_kind.values())
     nbytes, seconds = estimate_run(n_ders_by_kind, n_steps, aggregation=aggregation)
@@ -334,9 +316,9 @@ def check_run_size(n_ders_by_kind: Mapping[str, int], n_steps: int, *, aggregati
     has = f"this machine has {format_bytes(memory)}" if memory else "this machine's memory is unknown"
     need = f"{n:,d} DERs (counts x scale) would need ~{format_bytes(nbytes)} of memory and ~{_format_seconds(seconds)}"
     if n > MAX_TOTAL_DERS:
-        raise ValueError(f"{need}; {has}; limit {MAX_TOTAL_DERS:,d} DERs (docs/validation.md)")
+        raise ValueError(f"{need}; {has}; limit {MAX_TOTAL_DERS:,d} DERs (docs/scenarios.md)")
     if memory and nbytes > memory_fraction * memory:
-        raise ValueError(f"{need}; {has}; limit {memory_fraction:.0%} of it (docs/validation.md)")
+        raise ValueError(f"{need}; {has}; limit {memory_fraction:.0%} of it (docs/scenarios.md)")
     return nbytes, seconds
 
 

@@ -22,12 +22,13 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from aggregation.distributions import STRICT_CONFIG, Fraction
 from aggregation.kinds.battery import BatterySpec
 from aggregation.kinds.gas_turbine import GasTurbineSpec
 from aggregation.kinds.grid_exchange import GridExchangeSpec
@@ -37,20 +38,29 @@ from aggregation.kinds.thermal_storage import ThermalStorageSpec
 from aggregation.kinds.wind import WindSpec
 from aggregation.multi_energy import CarbonSpec, SiteConfig, SiteData, renewable_available
 from scenarios.base import ScenarioBase
+from scenarios.limits import check_load_profile
 
 _F = {"allow_inf_nan": False}
+# A price per kWh: finite, 0…10 (the block's own check says the same, with its message).
+_Price = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
 
 
 class LoadsBlock(BaseModel):
     """Load profiles and their scaling."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT_CONFIG  # strict and finite (issue 10)
 
     electric_profile: str = "G1-A"
     electric_peak_kw: float = Field(2800.0, gt=0, le=1e7, **_F)
     heat_profile: Literal["GHD", "GMK", "GKO", "GBD", "GBA", "GBH", "GGA", "GHA", "GMF", "GPD", "GWA", "GGB"] = "GMK"
     heat_peak_kw: float = Field(1500.0, ge=0, le=1e7, **_F)
     heat_trough_kw: float = Field(800.0, ge=0, le=1e7, **_F)
+
+    @field_validator("electric_profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        # Checked at validate, not when the run reads the profile (issue 10).
+        return check_load_profile(v)
 
     @model_validator(mode="after")
     def _check(self) -> LoadsBlock:
@@ -62,11 +72,11 @@ class LoadsBlock(BaseModel):
 class TariffBlock(BaseModel):
     """Hourly time-of-use prices (24 values, hour 0 first) and the gas price, with their source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT_CONFIG  # strict and finite (issue 10)
 
     currency: str = "USD"
-    buy_price_per_kwh: list[float] = Field(min_length=24, max_length=24)
-    sell_price_per_kwh: list[float] = Field(min_length=24, max_length=24)
+    buy_price_per_kwh: list[_Price] = Field(min_length=24, max_length=24)
+    sell_price_per_kwh: list[_Price] = Field(min_length=24, max_length=24)
     gas_price_per_kwh: float = Field(0.025, ge=0, le=10, **_F)
     source: str = ""
 
@@ -81,10 +91,10 @@ class TariffBlock(BaseModel):
 class MpcBlock(BaseModel):
     """Rolling-horizon MPC settings (seed 002 §5.1: H = 4 h, hourly)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT_CONFIG  # strict and finite (issue 10)
 
     horizon_h: float = Field(4.0, gt=0, le=48, **_F)
-    forecast_errors: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2])
+    forecast_errors: list[Fraction] = Field(default_factory=lambda: [0.0, 0.1, 0.2], max_length=100)
 
     @model_validator(mode="after")
     def _check(self) -> MpcBlock:
@@ -257,7 +267,7 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
 
 def load_scenario(path: str | Path) -> MultiEnergyScenario:
     """Read and validate a multi-energy scenario YAML file."""
-    import yaml
+    from scenarios.yamlsafe import read_scenario_yaml
 
-    with open(path, encoding="utf-8") as fh:
-        return MultiEnergyScenario.model_validate(yaml.safe_load(fh))
+    # The bounded reader of every scenario file (one-line errors, no object tags).
+    return MultiEnergyScenario.model_validate(read_scenario_yaml(path))

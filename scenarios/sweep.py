@@ -34,6 +34,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .errors import ScenarioError
+from .yamlsafe import parse_scenario_yaml, read_scenario_yaml
+
 __all__ = [
     "CellSpec", "add_sweep_parser", "cell_id", "expand_grid", "parse_grid", "run_cell", "run_sweep",
     "write_plots",
@@ -55,8 +58,8 @@ def _parse_value(token: str) -> Any:
     if token == "":
         raise SweepInputError("empty value in --grid")
     try:
-        v = yaml.safe_load(token)
-    except yaml.YAMLError:
+        v = parse_scenario_yaml(token, "--grid")
+    except ScenarioError:
         return token
     if isinstance(v, list) and all(isinstance(x, bool | int | float | str) for x in v):
         return v
@@ -158,7 +161,7 @@ def load_cell_scenario(scenario: str, params: dict[str, Any]) -> Any:
     from .schema import parse, resolve
 
     path = resolve(scenario)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_scenario_yaml(path)
     if not isinstance(data, dict):
         data = {}
     for k, v in params.items():

@@ -31,7 +31,7 @@ __all__ = ["LearnerName", "VppMarketScenario", "load_scenario", "market_config",
 
 LearnerName = Literal["maddpg", "dromarl"]
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "learners" / "weights"
-_MODEL = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+_MODEL = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 Frac = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
@@ -475,10 +475,9 @@ def _couple(sc: VppMarketScenario, inputs: Any, schedule: pd.DataFrame, summary:
 
 def load_scenario(path: str | Path) -> VppMarketScenario:
     """Read and validate a ``vpp_market`` scenario YAML file."""
-    import yaml
+    from scenarios.yamlsafe import read_scenario_yaml
 
-    with open(path, encoding="utf-8") as fh:
-        return VppMarketScenario.model_validate(yaml.safe_load(fh))
+    return VppMarketScenario.model_validate(read_scenario_yaml(path))
 
 
 def main(argv: list[str] | None = None) -> None:

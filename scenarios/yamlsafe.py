@@ -26,7 +26,7 @@ booleans, numbers are decimal, ``0o``/``0x`` ints or floats with or without a
 dot (``1e5`` is a float), ``.inf``/``.nan`` are floats (the schema rejects them
 where a finite number is meant). Booleans stay ``bool``: the schema's numeric
 fields must be strict so that ``count: true`` is an error rather than ``1``
-(see ``docs/validation.md``).
+(see ``docs/scenarios.md``).
 """
 
 from __future__ import annotations
@@ -320,11 +320,11 @@ def parse_scenario_yaml(data: bytes | str, source: str = "<scenario>") -> Any:
         problem = getattr(exc, "problem", None) or exc
         context = getattr(exc, "context", None)
         what = _one_line(problem if not context else f"{context}: {problem}")
-        _fail(source, f"{where}not a valid scenario file: {what}")
+        _fail(source, f"{where}not valid YAML: {what}")
     except Exception as exc:  # noqa: BLE001 - RecursionError and MemoryError included
         # Belt and braces: the bounds and constructors above should make this
         # unreachable, but a reader of untrusted files must never leak a traceback.
-        _fail(source, f"not a valid scenario file: {type(exc).__name__}: {_one_line(exc)[:200]}")
+        _fail(source, f"not valid YAML: {type(exc).__name__}: {_one_line(exc)[:200]}")
     finally:
         if loader is not None:
             loader.dispose()

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,7 +148,8 @@ def test_training_block_new_shape_and_wave1_qmix_block(tmp_path):
     assert old.qmix == old.learner_config == old.config
     assert load("three_parks_560").training.learner_config["buffer_size"] == 2000  # registry defaults
     new = load(write(tmp_path, mutate(["training"], {"learner": "vdn", "config": {"lr": "5e-4"}}))).training
-    assert new.learner == "vdn" and new.config == {"lr": "5e-4"}
+    # YAML 1.2 (the bounded reader): 5e-4 is a number, not the string YAML 1.1 made of it.
+    assert new.learner == "vdn" and new.config == {"lr": 5e-4}
     for bad, msg in (({"config": {"lrr": 1}}, "did you mean 'lr'"), ({"learner": "vdn", "config": {"mixer": "qmix"}},
                                                                       "requires mixer='vdn'"),
                      ({"qmix": {}, "config": {}}, "not both")):
@@ -160,3 +162,41 @@ def test_import_scenarios_schema_loads_no_torch():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "torch" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- issue 10: physical validation
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expect"),
+    [
+        (["parks", 0, "ac", "cop"], {"low": 0.0, "high": 3.0}, "cop: low (0) must be > 0"),
+        (["parks", 0, "ac", "r_c_per_kw"], {"low": -1.0, "high": 3.0}, "r_c_per_kw: low (-1) must be > 0"),
+        (["parks", 0, "ac", "t_in_init_c"], {"low": 24.0, "high": 99.0}, "t_in_init_c: high (99) must be <= 70"),
+        (["parks", 0, "ac", "on_hour"], {"mean": 30, "std": 1, "min": 25, "max": 31}, "on_hour: mean (30) must be <= 24"),
+        (["parks", 0, "ac", "count"], True, "parks[0].ac.count"),
+        (["parks", 0, "ac", "count"], "3", "parks[0].ac.count"),
+        (["parks", 0, "ac", "p_nominal_kw"], float("nan"), "finite number"),
+        (["parks", 0, "ac", "on_hour"], {"mean": 8, "std": -1, "min": 0, "max": 23}, "on_hour.std"),
+        (["parks", 0, "bus"], 10**19, "parks[0].bus"),
+        (["grid"], {"options": {"bogus": 1}}, "grid.options: unknown key 'bogus'"),
+        (["system_index"], {"source": "grid"}, "needs a 'grid' block"),
+        (["training"], {"learner": "qmix", "config": {"lr": "0.0005"}}, "'lr' must be a number"),
+        (["training"], {"learner": "qmix", "config": {"batch_size": 8.0}}, "'batch_size' must be an integer"),
+        (["training"], {"learner": "qmix", "config": {"rnn_hidden_dim": 10**30}}, "rnn_hidden_dim: got 1000"),
+        (["training"], {"learner": "qmix", "config": {"rnn_hidden_dim": 5000}}, "rnn_hidden_dim must be in [1, 4096]"),
+        (["parks", 0, "base_load"], {"peak_kw": 1, "profile": "G0-Z"}, "G0-Z"),
+    ],
+)
+def test_physical_and_strict_rules(tmp_path, path, value, expect):
+    with pytest.raises(ScenarioError, match=re.escape(expect)):
+        load(write(tmp_path, mutate(path, value)))
+
+
+def test_validate_reports_every_file_and_exits_2(tmp_path, capsys):
+    from scenarios.cli import main
+
+    bad = write(tmp_path, mutate(["parks", 0, "ac", "count"], True))
+    assert main(["validate", "two_ac", str(bad), "three_parks_560"]) == 2
+    out, err = capsys.readouterr()
+    assert out.count(": OK") == 2 and "parks[0].ac.count" in err and "Traceback" not in err

@@ -67,6 +67,17 @@ def _ac_transition_mask() -> np.ndarray:
 AC_TRANSITIONS = _ac_transition_mask()
 
 
+# Physical range of each distribution-valued field of ACSpec.
+_DIST_RANGES: dict[str, dict[str, float]] = {
+    "r_c_per_kw": {"gt": 0.0, "le": 1e3},  # °C/kW
+    "c_kwh_per_c": {"gt": 0.0, "le": 1e4},  # kWh/°C
+    "cop": {"gt": 0.0, "le": 20.0},
+    "t_in_init_c": {"ge": -50.0, "le": 70.0},  # °C
+    "on_hour": {"ge": 0.0, "le": 24.0},  # hour of day
+    "off_hour": {"ge": 0.0, "le": 24.0},
+}
+
+
 class ACSpec(Strict):
     """Air conditioners of a park (first-order ETP model, see docs/devices.md)."""
 
@@ -94,6 +105,13 @@ class ACSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ACSpec:
+        # Physical ranges of the distributions (docs/scenarios.md): R, C and COP
+        # divide the thermal step, so a zero or negative draw would give inf/NaN.
+        for name, bounds in _DIST_RANGES.items():
+            try:
+                getattr(self, name).check(**bounds)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         total = sum(self.mode_shares.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"mode_shares must sum to 1, got {total:g}")

@@ -24,15 +24,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, SoA, register_kind
 
 
 class BatterySpec(BaseModel):
     """One battery group (seed 001 Table 1; seed 002 §3.1 ③, §5.1, Table 3)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     capacity_kwh: float = Field(2000.0, gt=0, le=1e7, allow_inf_nan=False)
     p_charge_max_kw: float = Field(2000.0, ge=0, le=1e7, allow_inf_nan=False)

@@ -63,6 +63,14 @@ class EVSpec(Strict):
                              f"[{self.dwell_h.min}, {self.dwell_h.max}]")
         if self.energy_kwh.min < 0.0:
             raise ValueError(f"energy_kwh cannot be negative, got min {self.energy_kwh.min}")
+        # Every parameter of the distributions, not only the clipping bounds
+        # (docs/scenarios.md): a mean outside the range would be clipped silently.
+        for name, bounds in (("arrival_h", {"ge": 0.0, "le": 24.0}), ("dwell_h", {"ge": 0.0, "le": 168.0}),
+                             ("energy_kwh", {"ge": 0.0, "le": 1e4})):
+            try:
+                getattr(self, name).check(**bounds)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
 

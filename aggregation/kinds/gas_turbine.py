@@ -24,18 +24,26 @@ Sign: ``p_kw >= 0`` generation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, SoA, register_kind
+
+# Strict mode would refuse a YAML list for a tuple; lists are what files hold,
+# so the container is lax while every element stays a strict, bounded, finite number.
+_KwTuple = Annotated[
+    tuple[Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0.0, le=1e7)], ...], Field(strict=False)
+]
 
 
 class GasTurbineSpec(BaseModel):
     """One gas-turbine/CHP group (defaults: seed 002 §3.1 ④⑤, §5.1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     p_min_kw: float = Field(1000.0, ge=0, le=1e7, allow_inf_nan=False)
     p_max_kw: float = Field(5000.0, gt=0, le=1e7, allow_inf_nan=False)
@@ -44,9 +52,9 @@ class GasTurbineSpec(BaseModel):
     heat_to_power_ratio: float = Field(0.6, ge=0, le=3, allow_inf_nan=False)
     heat_max_kw: float = Field(1e7, ge=0, le=1e7, allow_inf_nan=False)
     # band k covers [edge[k-1], edge[k]) (kW); len(ramp_up) == len(ramp_down) == len(edges) + 1
-    ramp_band_edges_kw: tuple[float, ...] = (2000.0, 4000.0)
-    ramp_up_kw_per_h: tuple[float, ...] = (500.0, 1000.0, 700.0)
-    ramp_down_kw_per_h: tuple[float, ...] = (400.0, 800.0, 600.0)
+    ramp_band_edges_kw: _KwTuple = (2000.0, 4000.0)
+    ramp_up_kw_per_h: _KwTuple = (500.0, 1000.0, 700.0)
+    ramp_down_kw_per_h: _KwTuple = (400.0, 800.0, 600.0)
     cost_a_per_mw2h: float = Field(0.02, ge=0, le=1e6, allow_inf_nan=False)
     cost_b_per_mwh: float = Field(1.5, ge=0, le=1e6, allow_inf_nan=False)
     cost_c_per_h: float = Field(0.5, ge=0, le=1e6, allow_inf_nan=False)

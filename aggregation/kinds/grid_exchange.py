@@ -6,13 +6,16 @@ is reported as imbalance. Prices are per period and live in the site data, not h
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from aggregation.distributions import STRICT_CONFIG
 
 
 class GridExchangeSpec(BaseModel):
     """Point of common coupling limits and the import emission factor."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     buy_max_kw: float = Field(5000.0, ge=0, le=1e8, allow_inf_nan=False)
     sell_max_kw: float = Field(2000.0, ge=0, le=1e8, allow_inf_nan=False)

@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, SoA, register_kind
 
 
 class HeatPumpSpec(BaseModel):
     """One heat-pump group (seed 001 Table 1: 200 kW, COP 4.5)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     p_max_kw: float = Field(200.0, gt=0, le=1e7, allow_inf_nan=False)
     cop: float = Field(4.5, gt=0, le=10, allow_inf_nan=False)

@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, SoA, register_kind
 
 
 class MultiEnergyPVSpec(BaseModel):
     """One PV group (seed 002 §3.1 ②: 2 MWp, eta_ref 18 %, alpha_T 0.005 /°C, gamma_h 0.02; seed 001: 300 kW)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     peak_kw: float = Field(2000.0, gt=0, le=1e7, allow_inf_nan=False)
     eta_ref: float = Field(0.18, gt=0, le=0.5, allow_inf_nan=False)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, register_kind
 from aggregation.kinds.battery import StorageSoA, storage_bounds, storage_step
 
@@ -19,7 +20,8 @@ from aggregation.kinds.battery import StorageSoA, storage_bounds, storage_step
 class ThermalStorageSpec(BaseModel):
     """One tank group (seed 001 Table 1: 100 kWh, 90 %, 100 kW, 10 kWh initial; seed 002: 3 MWh, 1.5 MW, 95 %)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     capacity_kwh: float = Field(3000.0, gt=0, le=1e7, allow_inf_nan=False)
     q_charge_max_kw: float = Field(1500.0, ge=0, le=1e7, allow_inf_nan=False)

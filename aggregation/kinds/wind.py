@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from aggregation.distributions import STRICT_CONFIG
 from aggregation.kinds.base import DeviceKind, SoA, register_kind
 
 
 class WindSpec(BaseModel):
     """One wind group (seed 002 §3.1 ①; seed 001 Table 1: 300 kW; seed 002: 1.5 MW)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict and finite: booleans, quoted numbers, NaN and inf are errors (issue 10).
+    model_config = STRICT_CONFIG
 
     rated_kw: float = Field(1500.0, gt=0, le=1e7, allow_inf_nan=False)
     v_in_m_s: float = Field(3.0, ge=0, le=10, allow_inf_nan=False)

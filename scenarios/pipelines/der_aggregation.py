@@ -54,6 +54,10 @@ def simulate(sc: Scenario, ctx: RunContext) -> RunOutput:
     with tqdm(total=n_steps * len(labels), desc=sc.name, unit="period", delay=2.0, disable=not ctx.progress) as bar:
         for label, (policy, decider) in labels.items():
             model = build_model(sc, policy, decider, weather=weather, signal=signal)
+            if label == "controlled":
+                from aggregation.level_fitness import install_level_targets
+
+                install_level_targets(model, sc.aggregation)  # Rule 4 level tracking only; else a no-op
             state = ctx.restore(label)
             if state is not None:
                 model.restore_state(state)
@@ -79,7 +83,6 @@ def write(out: RunOutput, folder: Path, *, plots: bool) -> dict[str, Any]:
     for label, m in out.models.items():
         results.write_table(folder / f"{label}_system", m.system_series())
         results.write_table(folder / f"{label}_parks", m.park_series())
-    results.write_table(folder / "summary", out.summary.reset_index(names="indicator"))
     manifest: dict[str, Any] = {
         "n_ders": {k: m.fleet.n_ders for k, m in out.models.items()},
         "periods": {k: m.steps for k, m in out.models.items()},
@@ -99,7 +102,14 @@ def write(out: RunOutput, folder: Path, *, plots: bool) -> dict[str, Any]:
             from aggregation.outputs import write_comparison, write_organiser_outputs
 
             write_organiser_outputs(ctrl.decider, folder, ctrl, plots=plots)
-            manifest["aggregation_figures"] = write_comparison(out.models["baseline"], ctrl, folder, plots=plots)
+            figures = write_comparison(out.models["baseline"], ctrl, folder, plots=plots)
+            manifest["aggregation_figures"] = figures
+            # The day-ahead tracking bound (issue 11) beside uncontrolled and controlled, when computed.
+            for key, row in (("bound_tracking_distance", "tracking_distance_bound"),
+                             ("bound_tracking_distance_flexible", "tracking_distance_flexible_bound")):
+                if key in figures:
+                    out.summary.loc[row] = figures[key]
+    results.write_table(folder / "summary", out.summary.reset_index(names="indicator"))
     return manifest
 
 

@@ -133,7 +133,10 @@ def fmt(path: tuple) -> str:
 
 
 # Numbers that are legitimately signed; a negated value there may still be valid.
-_SIGNED = {"gamma_pdc_per_c"}
+# (temperatures below 0 °C, price elasticities, downward flexibility, distribution shifts.)
+# A name anywhere on the path counts (t_in_init_c.low is a temperature, −50…70 °C).
+_SIGNED = {"gamma_pdc_per_c", "elasticity", "flex_lo_frac", "mean_shift_frac", "cooling_base_c", "heating_base_c",
+           "t_ref_c", "t_in_init_c"}
 
 
 # ------------------------------------------------------------------ YAML-level families
@@ -296,7 +299,7 @@ def negative_numbers(rng: random.Random, base: str, data: dict) -> Case:
     if isinstance(v, int) and not isinstance(new, int):
         new = -abs(v) - 1
     set_at(d, path, new)
-    signed = path[-1] in _SIGNED
+    signed = any(p in _SIGNED for p in path if isinstance(p, str))
     return Case("negative_numbers", base, dump(d), None if signed else True, "schema", f"{fmt(path)}: {v!r} -> {new!r}")
 
 
@@ -386,7 +389,8 @@ def degenerate(rng: random.Random, base: str, data: dict) -> Case:
         d["aggregation"] = {"enabled": True}
         d["policy"] = {"kind": "greedy"}
         d.pop("grid", None)
-        if d.get("system_index", {}).get("source") == "grid":
+        # Without its grid block, a grid-driven index is invalid (checked at validate).
+        if d.get("system_index", {}).get("source") in ("grid", "grid_nodal"):
             d["system_index"] = {"source": "simbench"}
         d.pop("training", None)
     return Case("degenerate", base, dump(d), False, "schema", which)

@@ -2,9 +2,8 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python tests/fuzz/report.py                 # 1,000 cases, today's loader
+    .venv/bin/python tests/fuzz/report.py                 # 1,000 cases
     .venv/bin/python tests/fuzz/report.py --n 5000 --run-sample 30
-    .venv/bin/python tests/fuzz/report.py --with-reader   # preview: schema.load reading via scenarios.yamlsafe
 
 Columns: files, exit 0, exit 2, other exits, tracebacks (an exception left
 ``main`` or "Traceback" on stderr), hangs (> 10 s, stopped), slow (> 2 s),
@@ -30,36 +29,13 @@ from harness import HANG_S, MAX_VALIDATE_S, Outcome, call_cli, validate_case  # 
 from mutators import generate  # noqa: E402
 
 
-def _install_reader_preview() -> None:
-    """Make the CLI load files the way issue 10's wiring will: bounded reader, then the schema."""
-    import scenarios.cli as cli
-    import scenarios.schema as schema
-    from scenarios import errors
-    from scenarios.yamlsafe import read_scenario_yaml
-
-    def load(name_or_path, overrides=None):
-        path = schema.resolve(name_or_path)
-        try:
-            data = read_scenario_yaml(path)
-        except errors.ScenarioError as exc:  # identical classes once base.py re-exports errors.ScenarioError
-            raise schema.ScenarioError(str(exc)) from None
-        if overrides and isinstance(data, dict):
-            data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-        return schema.parse(data, str(path))
-
-    cli.load = load
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="number of cases")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-sample", type=int, default=0, help="run --steps 2 on this many accepted cases")
-    ap.add_argument("--with-reader", action="store_true", help="preview the bounded reader wired into load")
     ap.add_argument("--show", type=int, default=3, help="examples of problems printed per kind")
     args = ap.parse_args(argv)
-    if args.with_reader:
-        _install_reader_preview()
 
     call_cli(["validate", "two_ac"], limit_s=120)  # warm imports: not part of any case's time
     rows: dict[str, Counter] = defaultdict(Counter)
@@ -89,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
         cols = ["files", "exit 0", "exit 2", "other exit", "tracebacks", "hangs", "slow", "invalid accepted",
                 "valid rejected"]
         print(f"vppsim validate fuzz: {args.n} cases, seed {args.seed}, "
-              f"{'bounded reader (preview)' if args.with_reader else 'loader as wired today'}, "
               f"{wall:.1f} s wall (hang = stopped at {HANG_S:g} s wall, slow = > {MAX_VALIDATE_S:g} s CPU)\n")
         w = {c: max(len(c) + 2, 8) for c in cols}
         head = f"{'kind':18s}" + "".join(f"{c:>{w[c]}s}" for c in cols) + f"{'max cpu s':>11s}"

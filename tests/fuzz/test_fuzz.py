@@ -4,11 +4,13 @@ Rules for ``vppsim validate`` on every case: exit 0 or 2, never a traceback,
 never longer than 2 s, and the expected answer where the case knows it
 (invalid by construction: exit 2; valid by construction: exit 0).
 
-YAML-level faults are checked against the bounded reader directly (they must
-pass today); through the CLI they pass once ``scenarios.schema.load`` reads
-with :func:`scenarios.yamlsafe.read_scenario_yaml`. Schema-level faults need the
-schema's physical validation; until it is wired in, those assertions are
-expected to fail (``xfail(strict=False)``, so they turn into XPASS, not errors).
+YAML-level faults are checked against the bounded reader directly and through
+the CLI (``scenarios.schema.load`` reads with
+:func:`scenarios.yamlsafe.read_scenario_yaml`). Schema-level faults need the
+schema's physical validation (strict, finite, ranged fields; names and size
+checked by :func:`scenarios.limits.check_der_scenario`). The ``vpp_market`` kind
+(``scenarios/vpp_market.py``) is not strict yet, so the schema-level tests stay
+``xfail(strict=False)`` until it is (they turn into XPASS, not errors).
 """
 
 from __future__ import annotations
@@ -19,9 +21,6 @@ import warnings
 import pytest
 from harness import call_cli, reader_case, validate_case
 from mutators import RANDOM_FAMILIES, SCHEMA_FAMILIES, YAML_FAMILIES, Case, bundled, generate
-
-WIRING = pytest.mark.xfail(strict=False, reason="needs schema.load to use scenarios.yamlsafe (issue 10, wiring pending)")
-SCHEMA = pytest.mark.xfail(strict=False, reason="needs schema physical validation (issue 10, wiring pending)")
 
 
 def _fail_report(bad: list[tuple[Case, list[str]]], limit: int = 15) -> str:
@@ -64,13 +63,11 @@ def _run_cli(cases, tmp_path) -> list[tuple[Case, list[str]]]:
     return bad
 
 
-@WIRING
 def test_cli_yaml_faults(tmp_path, warm) -> None:
     bad = _run_cli(generate(80, seed=3, families={**YAML_FAMILIES, **RANDOM_FAMILIES}), tmp_path)
     assert not bad, _fail_report(bad)
 
 
-@SCHEMA
 def test_cli_schema_faults(tmp_path, warm) -> None:
     bad = _run_cli(generate(200, seed=4, families=SCHEMA_FAMILIES), tmp_path)
     assert not bad, _fail_report(bad)
@@ -88,7 +85,6 @@ def test_cli_valid_cases_accepted(tmp_path, warm) -> None:
 
 
 @pytest.mark.slow
-@SCHEMA
 def test_fuzz_5000_and_run_sample(tmp_path, warm) -> None:
     """5,000 cases through validate; ``vppsim run --steps 2 --no-write`` on a sample of the accepted ones."""
     bad = []

@@ -1,7 +1,9 @@
 """Issue 10's examples, one regression test each, through the CLI as a user meets them.
 
-Tests whose fix lives in files being rewired are marked ``xfail(strict=False)``
-with the reason; once the fix lands they XPASS, and the marker can go.
+Tests whose fix lives in ``aggregation/hierarchy.py`` (degenerate populations,
+issue 10 (7)) and in the organiser's checkpoint (resume, (8)) are still marked
+``xfail(strict=False)`` with the reason; once the fix lands they XPASS, and the
+marker can go.
 """
 
 from __future__ import annotations
@@ -11,10 +13,6 @@ from pathlib import Path
 
 import pytest
 from harness import call_cli
-
-WIRING = pytest.mark.xfail(strict=False, reason="needs schema.load to use scenarios.yamlsafe (issue 10, wiring pending)")
-SCHEMA = pytest.mark.xfail(strict=False, reason="needs schema physical validation (issue 10, wiring pending)")
-DEGENERATE = pytest.mark.xfail(strict=False, reason="needs the level_tables empty-population fix (issue 10 (7))")
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "s.yaml") -> str:
@@ -36,50 +34,42 @@ def _summary_value(stdout: str, row: str, column: int = 0) -> float:
     return float(m.group(1 + column))
 
 
-@WIRING
 def test_single_byte_0xff(tmp_path) -> None:
     path = _write(tmp_path, b"\xff")
     code, err = _validate(path)
     assert code == 2 and "not UTF-8" in err and path in err and err.count("\n") == 1
 
 
-@WIRING
 def test_duplicate_key_is_an_error(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nname: b\nparks: [{name: p}]\n"))
     assert code == 2 and "duplicate key 'name'" in err
 
 
-@SCHEMA
 def test_count_true_is_not_one(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nparks: [{name: p, ac: {count: true}}]\n"))
     assert code == 2 and "count" in err
 
 
-@SCHEMA
 def test_nan_distribution_rejected(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nparks: [{name: p, ac: {count: 1, r_c_per_kw: {low: .nan, high: .nan}}}]\n"))
     assert code == 2 and "r_c_per_kw" in err
 
 
-@SCHEMA
 def test_inf_learner_option_rejected(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nparks: [{name: p, ac: {count: 1}}]\ntraining: {qmix: {rnn_hidden_dim: .inf}}\n"))
     assert code == 2 and "rnn_hidden_dim" in err
 
 
-@SCHEMA
 def test_population_too_big_for_machine(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nscale: 100000\nparks: [{name: p, ac: {count: 10000000}}]\n"))
     assert code == 2 and "would need" in err and "this machine has" in err
 
 
-@SCHEMA
 def test_unknown_profile_caught_at_validate(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nparks: [{name: p, base_load: {peak_kw: 1, profile: G0-Z}}]\n"))
     assert code == 2 and "G0-Z" in err
 
 
-@SCHEMA
 def test_grid_options_unknown_key(tmp_path) -> None:
     code, err = _validate(_write(tmp_path, "name: a\nparks: [{name: p, ac: {count: 1}}]\ngrid: {options: {bogus: 1}}\n"))
     assert code == 2 and "bogus" in err
@@ -107,7 +97,6 @@ parks:
     assert _summary_value(out, "ev_unmet_kwh") == pytest.approx(40.0, abs=1e-3)
 
 
-@DEGENERATE
 def test_park_without_controllable_ders_runs(tmp_path) -> None:
     path = _write(tmp_path, """name: degen
 parks:
@@ -125,7 +114,6 @@ policy: {kind: greedy}
     assert _summary_value(out, "energy_mwh", 0) == _summary_value(out, "energy_mwh", 1)
 
 
-@DEGENERATE
 def test_scale_that_rounds_every_park_to_nothing_runs() -> None:
     code, out, err, escaped, _, _ = call_cli(
         ["run", "three_parks_560", "--scale", "0.001", "--no-write", "--quiet", "--no-plots", "--steps", "3"],
@@ -136,7 +124,6 @@ def test_scale_that_rounds_every_park_to_nothing_runs() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="needs SelfOrganiser.state_dict to carry its records (issue 10 (8))")
 def test_resume_writes_what_an_uninterrupted_run_writes(tmp_path, monkeypatch) -> None:
     """Kill the controlled run at period 5 (checkpoint at 4), resume, compare every file but wall-clock columns."""
     import filecmp

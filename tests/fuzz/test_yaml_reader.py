@@ -47,7 +47,7 @@ BAD = {
     "too many values": (b"a: [" + b",".join([b"1"] * (MAX_NODES + 1)) + b"]\n", "expands to more than"),
     "huge integer": (b"a: " + b"9" * 5000 + b"\n", "too long"),
     "two documents": (b"a: 1\n---\nb: 2\n", "single document"),
-    "NUL byte": (b"a: \x00\n", "not a valid scenario file"),
+    "NUL byte": (b"a: \x00\n", "not valid YAML"),
     "bad indentation": (b"a:\n  b: 1\n c: 2\n", "line 3"),
     "unhashable key": (b"? [a]\n: 1\n", "unhashable"),
     "explicit bool tag on other text": (b"a: !!bool maybe\n", "is not a boolean"),
