@@ -3,10 +3,10 @@ import pytest
 
 from aggregation.fleet import soa_from_dict
 from aggregation.kinds.ac import AC_TABLE_KW, AC_TRANSITIONS, AWAY_GAIN_SHARE, ACFleet
-from aggregation.kinds.ev import EVFleet
-from aggregation.kinds.pv import pv_profile_kw_per_kwp
 from aggregation.kinds.ac import draw_ac as _draw_ac
+from aggregation.kinds.ev import EVFleet
 from aggregation.kinds.ev import draw_ev as _draw_ev
+from aggregation.kinds.pv import pv_profile_kw_per_kwp
 from aggregation.specs import ACSpec, EVSpec, PVSpec
 from grid.weather import load_weather
 
