@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     configure(quiet=quiet)
     quiet_tqdm_in_logs()  # tqdm bars of learners/benchmarks: one redraw per N s in logs
     try:
+        return _run(args, as_json)
+    finally:
+        configure(quiet=False)  # main() may be called in-process (tests, notebooks): leave no state behind
+
+
+def _run(args: argparse.Namespace, as_json: bool) -> int:
+    try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:
         if as_json:

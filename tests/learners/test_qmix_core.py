@@ -237,7 +237,7 @@ def test_registry_builds_learners_lazily():
     with pytest.raises(ValueError, match="requires mixer='vdn'"):
         learners.make_learner("vdn", spec, {"mixer": "qmix"})
     with pytest.raises(ValueError, match="unknown learner"):
-        learners.make_learner("maddpg", spec)
+        learners.make_learner("no_such_learner", spec)
     assert not learners.LEARNERS["qmix"].continuous_actions
     code = "import sys, learners; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
