@@ -1,25 +1,40 @@
-"""Demand side: DER device kinds, fleet, Mesa model and agents, zero-carbon indices, self-organisation."""
+"""Demand side: DER device kinds, fleet, Mesa model and agents, zero-carbon indices, self-organisation.
 
-from .agents import DERAgent, KindGroup
-from .fleet import Fleet, build_fleet
-from .indices import load_index, period_fitness, shape_distance, system_index
-from .kinds import DeviceKind, get_kind, register_kind, registered_kinds
-from .kinds.ac import ACAgent, ACSpec
-from .kinds.ev import EVAgent, EVSpec
-from .kinds.pv import PVAgent, PVSpec
-from .model import SystemSignal, VppModel
-from .policy import (
-    GreedyFitnessPolicy,
-    KindView,
-    PeriodContext,
-    Policy,
-    RulePolicy,
-)
-from .specs import ParkSpec
+The names below load their module on first use (PEP 562), so that reading a
+scenario (``aggregation.specs``, ``aggregation.kinds``) imports neither Mesa nor
+the model.
+"""
 
-__all__ = [
-    "ACAgent", "ACSpec", "DERAgent", "DeviceKind", "EVAgent", "EVSpec", "Fleet", "GreedyFitnessPolicy",
-    "KindGroup", "KindView", "PVAgent", "PVSpec", "ParkSpec", "PeriodContext", "Policy", "RulePolicy",
-    "SystemSignal", "VppModel", "build_fleet", "get_kind", "load_index", "period_fitness",
-    "register_kind", "registered_kinds", "shape_distance", "system_index",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE: dict[str, str] = {
+    **dict.fromkeys(("DERAgent", "KindGroup"), "aggregation.agents"),
+    **dict.fromkeys(("Fleet", "build_fleet"), "aggregation.fleet"),
+    **dict.fromkeys(("load_index", "period_fitness", "shape_distance", "system_index"), "aggregation.indices"),
+    **dict.fromkeys(("DeviceKind", "get_kind", "register_kind", "registered_kinds"), "aggregation.kinds"),
+    **dict.fromkeys(("ACAgent", "ACSpec"), "aggregation.kinds.ac"),
+    **dict.fromkeys(("EVAgent", "EVSpec"), "aggregation.kinds.ev"),
+    **dict.fromkeys(("PVAgent", "PVSpec"), "aggregation.kinds.pv"),
+    **dict.fromkeys(("SystemSignal", "VppModel"), "aggregation.model"),
+    **dict.fromkeys(("GreedyFitnessPolicy", "KindView", "PeriodContext", "Policy", "RulePolicy"),
+                    "aggregation.policy"),
+    "ParkSpec": "aggregation.specs",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aggregation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

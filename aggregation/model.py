@@ -115,8 +115,9 @@ class VppModel(mesa.Model):
         self.handle_offsets: dict[str, int] = {}
         if handles:
             for name, kind in self.kinds.items():
-                if kind.agent_cls is not None:
-                    create_handles(self, kind.agent_cls, self.fleet.count(name))
+                agent_class = kind.agent_class()
+                if agent_class is not None:
+                    create_handles(self, agent_class, self.fleet.count(name))
         # One group per controllable kind; Mesa's AgentSet steps them in registry order. The
         # groups are kept here too: an AgentSet holds its members weakly.
         self._kind_groups = [KindGroup(self, k) for k in self.kinds.values() if k.controllable()]

@@ -22,10 +22,9 @@ efficiency or ``inverter.pvwatts``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def plant_chain(
                    "haydavies", f"sapm:{mounting}", "pvwatts", "air", True)
 
 
-def pvwatts_output(weather: pd.DataFrame, chain: PVChain = ROOFTOP, step_h: float | None = None) -> np.ndarray:
+def pvwatts_output(weather: Any, chain: PVChain = ROOFTOP, step_h: float | None = None) -> np.ndarray:
     """AC output per unit of rating for each period of ``weather`` (period averages at midpoints).
 
     Args:
@@ -91,6 +90,7 @@ def pvwatts_output(weather: pd.DataFrame, chain: PVChain = ROOFTOP, step_h: floa
     Raises:
         ValueError: an unknown cell-temperature model.
     """
+    import pandas as pd  # here, not at import: reading a scenario file imports this module
     import pvlib
 
     site = weather.attrs["site"]

@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 WEATHER_FILES: dict[str, str] = {
     "12839.tm2": "tmy2",
@@ -39,6 +42,7 @@ def _pvlib_data_dir() -> str:
 
 @functools.lru_cache(maxsize=4)
 def _read_year(name: str) -> tuple[pd.DataFrame, Site]:
+    import pandas as pd  # here: scenario validation reads WEATHER_FILES without pandas
     import pvlib
 
     if name not in WEATHER_FILES:
@@ -99,6 +103,8 @@ def load_weather(name: str, day_of_year: int, n_steps: int, step_h: float) -> pd
         ``dni_w_m2``, ``dhi_w_m2``, ``t_air_c``, ``wind_speed_m_s``. The site is
         in ``df.attrs["site"]`` (a :class:`Site`).
     """
+    import pandas as pd
+
     year, site = _read_year(name)
     if not 1 <= day_of_year <= 365:
         raise ValueError(f"day_of_year must be in 1..365, got {day_of_year}")

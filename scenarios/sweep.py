@@ -29,10 +29,12 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 from .errors import ScenarioError
 from .yamlsafe import parse_scenario_yaml, read_scenario_yaml
@@ -178,6 +180,8 @@ def _run_entry(sc: Any, out_root: Path, *, source_text: str, steps: int | None, 
 
 def _metrics(out: Any) -> dict[str, Any]:
     """Flatten a run's summary (indicators × run labels) to ``label.indicator`` columns."""
+    import pandas as pd
+
     summary = getattr(out, "summary", None)
     row: dict[str, Any] = {}
     if summary is not None and hasattr(summary, "columns"):
@@ -375,6 +379,7 @@ def run_sweep(
         SweepInputError: unknown engine.
         ScenarioError: the scenario itself does not resolve.
     """
+
     from .progress import progress_bar
     from .schema import resolve
 
@@ -411,6 +416,8 @@ def run_sweep(
 
 
 def _table(rows: Iterable[dict], keys: list[str], engine: str) -> pd.DataFrame:
+    import pandas as pd
+
     df = pd.DataFrame(list(rows))
     df["engine"] = engine
     first = [*keys, "cell", "status", "error"]
@@ -442,6 +449,8 @@ def write_table(table: pd.DataFrame, out: Path) -> None:
 
 def metric_columns(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     """The numeric result columns (everything numeric that is not a parameter or bookkeeping)."""
+    import pandas as pd
+
     skip = set(keys) | {"cell", "status", "error", "folder", "engine", "skipped"}
     return [c for c in table.columns if c not in skip and pd.api.types.is_numeric_dtype(table[c])]
 
@@ -449,6 +458,7 @@ def metric_columns(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
 def write_plots(table: pd.DataFrame, keys: Sequence[str], folder: Path) -> list[Path]:
     """One PNG per metric: the metric against the first parameter, one line per other combination."""
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -559,6 +569,7 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def cell_rows_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     """Whether two sweep tables agree on everything but the wall-time and bookkeeping columns."""
+
     cols = [c for c in a.columns if c not in WALL_COLUMNS]
     if sorted(cols) != sorted(c for c in b.columns if c not in WALL_COLUMNS):
         return False

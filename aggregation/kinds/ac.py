@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..agents import DERAgent
 from ..distributions import ClippedNormal, Strict, Uniform, quantise
 from .base import DeviceKind, SoA, common_features, register_kind
 
@@ -253,10 +252,8 @@ class ACFleet(SoA):
         )
 
 
-class ACAgent(DERAgent):
+class ACHandle:
     """An air conditioner."""
-
-    kind = "ac"
 
     @property
     def t_in_c(self) -> float:
@@ -317,7 +314,7 @@ class AirConditioner(DeviceKind):
     label = "air conditioners"
     spec_cls = ACSpec
     soa_cls = ACFleet
-    agent_cls = ACAgent
+    handle = ACHandle
     actions = "discrete"
     n_actions = N_AC_ACTIONS
     order = 0
@@ -406,3 +403,10 @@ class AirConditioner(DeviceKind):
             "t_in_p50_c": float(pct[1]),
             "t_in_p95_c": float(pct[2]),
         }
+
+
+def __getattr__(name: str):
+    # ``ACAgent`` (the Mesa agent class) is built on first use: reading a scenario imports no Mesa.
+    if name == "ACAgent":
+        return AirConditioner.agent_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

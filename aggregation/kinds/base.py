@@ -61,7 +61,9 @@ class DeviceKind:
         label: human name for plots and listings.
         spec_cls: pydantic model of the park block ``parks[i].<name>``.
         soa_cls: the :class:`SoA` dataclass of the units.
-        agent_cls: the Mesa handle class (thin view over one row), or None.
+        handle: a plain class of read-only properties over one row (``self._soa``, ``self.idx``);
+            :meth:`agent_class` combines it with :class:`aggregation.agents.DERAgent` into the
+            Mesa agent class of the kind, on first use, so that reading a scenario imports no Mesa.
         actions: ``"discrete"`` (an action ladder of ``n_actions`` candidate powers per
             period), ``"continuous"`` (a power set-point within :meth:`bounds`), or
             ``"none"`` (not controllable: output follows the weather or a profile).
@@ -78,7 +80,7 @@ class DeviceKind:
     label: ClassVar[str] = ""
     spec_cls: ClassVar[type[BaseModel]]
     soa_cls: ClassVar[type[SoA]]
-    agent_cls: ClassVar[type | None] = None
+    handle: ClassVar[type | None] = None
     actions: ClassVar[ActionKind] = "none"
     n_actions: ClassVar[int] = 0
     order: ClassVar[int] = 100
@@ -89,6 +91,21 @@ class DeviceKind:
     @classmethod
     def controllable(cls) -> bool:
         return cls.actions != "none"
+
+    @classmethod
+    def agent_class(cls) -> type | None:
+        """The Mesa agent class of the kind's units (built once from :attr:`handle`), or None."""
+        if cls.handle is None:
+            return None
+        built = cls.__dict__.get("_agent_class")
+        if built is None:
+            from ..agents import DERAgent
+
+            name = cls.handle.__name__.removesuffix("Handle") + "Agent"
+            built = type(name, (cls.handle, DERAgent), {"kind": cls.name, "__module__": cls.handle.__module__,
+                                                        "__qualname__": name, "__doc__": cls.handle.__doc__})
+            cls._agent_class = built
+        return built
 
     @classmethod
     def park_capable(cls) -> bool:

@@ -13,7 +13,6 @@ from typing import Annotated, NamedTuple
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..agents import DERAgent
 from ..distributions import ClippedNormal, Strict, quantise
 from .base import DeviceKind, SoA, common_features, register_kind
 
@@ -169,10 +168,8 @@ class EVFleet(SoA):
         return p, unmet
 
 
-class EVAgent(DERAgent):
+class EVHandle:
     """An EV charging pile."""
-
-    kind = "ev"
 
     @property
     def p_max_kw(self) -> float:
@@ -218,7 +215,7 @@ class EVCharger(DeviceKind):
     label = "EV charging piles"
     spec_cls = EVSpec
     soa_cls = EVFleet
-    agent_cls = EVAgent
+    handle = EVHandle
     actions = "discrete"
     n_actions = N_EV_ACTIONS
     order = 1
@@ -285,3 +282,10 @@ class EVCharger(DeviceKind):
     @classmethod
     def restore(cls, model, state: dict) -> None:
         model.ev_unmet_by_pile_kwh = state["ev_unmet_by_pile_kwh"].copy()
+
+
+def __getattr__(name: str):
+    # ``EVAgent`` (the Mesa agent class) is built on first use: reading a scenario imports no Mesa.
+    if name == "EVAgent":
+        return EVCharger.agent_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

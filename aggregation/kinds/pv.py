@@ -14,7 +14,6 @@ from pydantic import Field
 
 from grid.solar import PVChain, pvwatts_output
 
-from ..agents import DERAgent
 from ..distributions import Strict
 from .base import DeviceKind, SoA, register_kind
 
@@ -39,10 +38,8 @@ class PVFleet(SoA):
     capacity_kw: np.ndarray
 
 
-class PVAgent(DERAgent):
+class PVHandle:
     """A PV system (not controllable; local renewable energy of its park)."""
-
-    kind = "pv"
 
     @property
     def capacity_kw(self) -> float:
@@ -80,7 +77,7 @@ class PhotoVoltaic(DeviceKind):
     label = "PV"
     spec_cls = PVSpec
     soa_cls = PVFleet
-    agent_cls = PVAgent
+    handle = PVHandle
     actions = "none"
     order = 2
     always = True
@@ -100,3 +97,10 @@ class PhotoVoltaic(DeviceKind):
         """(n_parks,) generation in period ``step``."""
         cap = np.bincount(fleet.pv.park, weights=fleet.pv.capacity_kw, minlength=fleet.n_parks)
         return cap * fleet.profile("pv")[:, step]
+
+
+def __getattr__(name: str):
+    # ``PVAgent`` (the Mesa agent class) is built on first use: reading a scenario imports no Mesa.
+    if name == "PVAgent":
+        return PhotoVoltaic.agent_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
