@@ -7,15 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
+import learners.registry as methods
 from aggregation.coalitions import build_table
 from aggregation.policy import GreedyFitnessPolicy, RulePolicy
 from learners.baselines import (
-    METHODS,
     LagrangianDecider,
     MIPDecider,
     PeriodTable,
     evaluate,
-    make_method_decider,
     solve_mip,
 )
 from learners.baselines.common import COMFORT_GUARD_C
@@ -149,8 +148,8 @@ def test_methods_on_a_real_period(small_model) -> None:
     kw = {"mip": {"node_limit": 2000, "time_limit_s": 60.0}, "lagrangian": {}}
     results = {}
     for name in ("mip", "lagrangian"):
-        first = make_method_decider(name, **kw[name])
-        second = METHODS[name](**kw[name])
+        first = methods.make_decider(name, kw[name])
+        second = {"mip": MIPDecider, "lagrangian": LagrangianDecider}[name](**kw[name])
         views = model.views(ctx)
         acts = first(views, GreedyFitnessPolicy())
         again = second(model.views(ctx), GreedyFitnessPolicy())
@@ -193,4 +192,4 @@ def test_quantisation_is_opt_in() -> None:
     ev = _draw_ev(EVSpec(count=50, parameter_levels=3), 0, 50, 2, np.random.default_rng(2))
     assert len(np.unique(ev["e_need_kwh"])) <= 3
     with pytest.raises(ValueError):
-        make_method_decider("simplex")
+        methods.make_decider("simplex")
