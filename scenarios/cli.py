@@ -96,16 +96,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     sc = load(args.scenario, {"seed": args.seed})
-    if not hasattr(sc, "training"):
-        raise ScenarioError(f"scenario {sc.name} (kind {sc.kind}) has no training block")
-    name = args.learner or sc.training.learner
+    der = getattr(sc, "kind", "der_aggregation") == "der_aggregation"
+    # Other kinds train through their pipeline (scenarios/pipelines/<kind>.py: train), which picks the learner.
+    name = args.learner or (sc.training.learner if der else None)
     folder = train(sc, Path(args.out), learner=name, episodes=args.episodes, resume=args.resume,
                    progress=not (args.quiet or args.json), checkpoint_every=args.checkpoint_every)
+    name = name or folder.name.removeprefix(f"{sc.name}-")
     if args.json:
         emit_json("train", scenario=sc.name, learner=name, folder=folder, weights=folder / "weights.pt")
         return 0
     print(f"trained {name} on {sc.name}: {folder}")
-    print(f"use it with  policy: {{kind: {name}, weights: {folder / 'weights.pt'}}}")
+    if der:
+        print(f"use it with  policy: {{kind: {name}, weights: {folder / 'weights.pt'}}}")
     return 0
 
 

@@ -123,7 +123,7 @@ class MultiEnergyScenario(ScenarioBase):
     pv: MultiEnergyPVSpec | None = None
     carbon: CarbonSpec = Field(default_factory=CarbonSpec)
     imbalance_penalty_per_kwh: float = Field(1.0, ge=0, le=1e3, **_F)
-    methods: list[Literal["oracle", "mpc"]] = Field(default_factory=lambda: ["oracle", "mpc"])
+    methods: list[Literal["oracle", "mpc", "maddpg_mpc"]] = Field(default_factory=lambda: ["oracle", "mpc"])
     ramp_model: Literal["milp", "inner", "outer"] = "milp"
     mpc: MpcBlock = Field(default_factory=MpcBlock)
     plots: bool = True
@@ -247,6 +247,21 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
             m = RollingMPC(cfg, sc.mpc.horizon_h, err, rng, ramp_model=sc.ramp_model).run(data)
             tables[key] = m.table
             rows[key] = {**m.summary, "solve_s": float(m.solve_s.sum()), "solve_s_max_step": float(m.solve_s.max())}
+    if "maddpg_mpc" in sc.methods:
+        # Seed 002's two stages: the shipped MADDPG actors plan the day, the IPOPT MPC executes it.
+        from learners.maddpg_mpc import TwoStage, load_policy
+        from learners.mpc import noisy_forecast
+
+        policy = load_policy(cfg, data)
+        for i, err in enumerate(sc.mpc.forecast_errors):
+            key = f"maddpg_mpc_H{sc.mpc.horizon_h:g}h_err{int(round(err * 100))}pct"
+            _say(progress, f"{key}: MADDPG plan + real-time MPC")
+            rng = np.random.default_rng([sc.seed, 100 + i])
+            out = TwoStage(policy, cfg, horizon_h=sc.mpc.horizon_h, forecast_error=err, rng=rng).run(
+                data, noisy_forecast(data, 0, data.n_periods, err, rng))
+            tables[key] = out["table"]
+            rows[key] = {**out["summary"], "solve_s": float(out["mpc_s"].sum()),
+                         "solve_s_max_step": float(out["mpc_s"].max())}
     summary = pd.DataFrame(rows).T
     summary.index.name = "method"
     if oracle_cost is not None:

@@ -1,10 +1,59 @@
-"""Pipeline of ``multi_energy`` scenarios: :func:`scenarios.multi_energy.run` inside the runner's lifecycle."""
+"""Pipeline of ``multi_energy`` scenarios: :func:`scenarios.multi_energy.run` inside the runner's lifecycle,
+and ``vppsim train`` of the learners registered for the kind (:func:`train`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScenarioError
 from .folder_run import folder_pipeline
 
 _PIPELINE = folder_pipeline("scenarios.multi_energy:run")
 simulate, write, report = _PIPELINE.simulate, _PIPELINE.write, _PIPELINE.report
 
-__all__ = ["report", "simulate", "write"]
+__all__ = ["report", "simulate", "train", "write"]
+
+TRAINING_DAYS = 7  # seed 002: episodes of 7 days; each training day is one of the week after the scenario's start
+
+
+def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int | None = None,
+          resume: bool = False, progress: bool = True, checkpoint_every: int | None = None) -> Path:
+    """Train seed 002's improved MADDPG (with or without the MPC feedback) on the scenario's site.
+
+    Writes ``<out_root>/<scenario>-<learner>/checkpoint.pt`` (``--resume`` continues it) and
+    ``weights.pt`` (the actors' tensors; ``learners.maddpg_mpc.load_policy`` reads them).
+
+    Raises:
+        ScenarioError: a learner not registered for multi_energy scenarios, or ``resume`` without a checkpoint.
+    """
+    import learners.registry as methods
+    from learners.maddpg_mpc import train as train_two_stage
+    from learners.maddpg_mpc_config import MADDPGMPCConfig
+
+    from ..multi_energy import build_day
+
+    ok = methods.names(trainable=True, scenario_kind="multi_energy")
+    name = learner or "maddpg_mpc"
+    if name not in ok:
+        raise ScenarioError(f"--learner {name!r}: multi_energy scenarios train {', '.join(ok)}")
+    if checkpoint_every is not None:
+        raise ScenarioError("--checkpoint-every: these learners checkpoint every episode")
+    folder = Path(out_root) / f"{sc.name}-{name}"
+    if resume and not (folder / "checkpoint.pt").exists():
+        raise ScenarioError(f"{folder / 'checkpoint.pt'}: no checkpoint to resume; run without --resume")
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = methods.get(name)
+    overrides = dict(entry.fixed)
+    if episodes is not None:
+        overrides["n_episodes"] = int(episodes)
+    config = MADDPGMPCConfig.variant("full", **overrides)
+    cfg, days = None, []
+    for d in range(TRAINING_DAYS):
+        day = 1 + (sc.start_day_of_year - 1 + d) % 365
+        cfg, data, _ = build_day(sc.model_copy(update={"start_day_of_year": day}))
+        days.append(data)
+    report_fn = (lambda msg: print(msg, flush=True)) if progress else None
+    agent = train_two_stage(cfg, days, config, checkpoint_dir=folder, resume=resume, progress=report_fn)
+    agent.export_weights(folder / "weights.pt")
+    return folder
