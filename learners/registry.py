@@ -32,6 +32,7 @@ from typing import Any, Literal
 from .configs import LagrangianConfig, MIPConfig, NoConfig, QMIXConfig
 from .maddpg_config import DROMARLConfig, MADDPGConfig
 from .maddpg_mpc_config import MADDPGMPCConfig
+from .sac_lax_config import SB3Config
 
 __all__ = [
     "MethodEntry", "config_for", "get", "load_object", "make_decider", "make_learner", "make_policy", "names",
@@ -149,6 +150,14 @@ _ENTRIES: dict[str, MethodEntry] = {
         MethodEntry("maddpg_improved", "seed 002 improved MADDPG (prioritised replay + adaptive noise), no MPC",
                     learner="learners.maddpg_mpc:ImprovedMADDPG", config=MADDPGMPCConfig, fixed={"feedback": False},
                     discrete_actions=False, continuous_actions=True, scenario_kinds=("multi_energy",)),
+        *(MethodEntry(n, d, learner="learners.sac_lax:SB3Learner", config=SB3Config, fixed={"method": n},
+                      discrete_actions=False, continuous_actions=True, multi_agent=False,
+                      export="learners.sac_lax:export_weights", scenario_kinds=("multi_energy",))
+          for n, d in (("sac", "SAC (Stable-Baselines3; seed 001 Table 3 settings); the simulator clips actions"),
+                       ("sac_l", "SAC + the in-loop Eq. 13 projection onto the feasible set (seed 001)"),
+                       ("sac_lax", "SAC + projection + Attention-xLSTM forecast state (seed 001; docs/sac_lax.md)"),
+                       ("ppo", "PPO (Stable-Baselines3)"), ("ddpg", "DDPG (Stable-Baselines3)"),
+                       ("td3", "TD3 (Stable-Baselines3)"))),
     )
 }
 

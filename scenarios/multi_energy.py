@@ -123,7 +123,7 @@ class MultiEnergyScenario(ScenarioBase):
     pv: MultiEnergyPVSpec | None = None
     carbon: CarbonSpec = Field(default_factory=CarbonSpec)
     imbalance_penalty_per_kwh: float = Field(1.0, ge=0, le=1e3, **_F)
-    methods: list[Literal["oracle", "mpc", "maddpg_mpc"]] = Field(default_factory=lambda: ["oracle", "mpc"])
+    methods: list[Literal["oracle", "mpc", "maddpg_mpc", "sac_lax"]] = Field(default_factory=lambda: ["oracle", "mpc"])
     ramp_model: Literal["milp", "inner", "outer"] = "milp"
     mpc: MpcBlock = Field(default_factory=MpcBlock)
     plots: bool = True
@@ -199,6 +199,14 @@ def build_day(sc: MultiEnergyScenario, n_periods: int | None = None) -> tuple[Si
     return cfg, SiteData(dt, load_e, load_h, wind, pv, buy, sell), w
 
 
+def build_year(sc: MultiEnergyScenario) -> SiteData:
+    """365 days of the scenario's own day construction, concatenated (hourly): the forecasters' and the
+    SB3 learners' data (``docs/sac_lax.md``)."""
+    days = [build_day(sc.model_copy(update={"start_day_of_year": d}))[1] for d in range(1, 366)]
+    return SiteData(1.0, *(np.concatenate([getattr(x, k) for x in days]) for k in
+                           ("load_e_kw", "load_h_kw", "wind_kw", "pv_kw", "buy_price", "sell_price")))
+
+
 def _say(progress: Any, msg: str) -> None:
     if callable(progress):
         progress(msg)
@@ -262,6 +270,16 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
             tables[key] = out["table"]
             rows[key] = {**out["summary"], "solve_s": float(out["mpc_s"].sum()),
                          "solve_s_max_step": float(out["mpc_s"].max())}
+    if "sac_lax" in sc.methods:
+        # Seed 001's SAC-LAx with the shipped policy and Attention-xLSTM forecaster (24 h of 1 h steps).
+        from learners.sac_lax import play_day
+
+        _say(progress, "sac_lax: shipped policy with the in-loop projection")
+        prev = build_day(sc.model_copy(update={"start_day_of_year": sc.start_day_of_year - 1 or 365}))[1]
+        hist = np.stack([prev.load_e_kw, prev.load_h_kw, prev.wind_kw, prev.pv_kw], axis=1)
+        res = play_day(cfg, build_day(sc)[1], hist, day_of_year=sc.start_day_of_year)
+        tables["sac_lax"] = res["table"]
+        rows["sac_lax"] = {**res["summary"], "violation_kwh": res["violation_kwh"], "latency_ms": res["latency_ms"][0]}
     summary = pd.DataFrame(rows).T
     summary.index.name = "method"
     if oracle_cost is not None:

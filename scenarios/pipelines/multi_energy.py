@@ -40,10 +40,13 @@ def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int 
     if checkpoint_every is not None:
         raise ScenarioError("--checkpoint-every: these learners checkpoint every episode")
     folder = Path(out_root) / f"{sc.name}-{name}"
-    if resume and not (folder / "checkpoint.pt").exists():
+    if resume and not ((folder / "checkpoint.pt").exists() or (folder / "model.zip").exists()):
         raise ScenarioError(f"{folder / 'checkpoint.pt'}: no checkpoint to resume; run without --resume")
     folder.mkdir(parents=True, exist_ok=True)
     entry = methods.get(name)
+    if "sac_lax:" in str(entry.learner):
+        _train_sb3(sc, name, folder, episodes, resume)
+        return folder
     overrides = dict(entry.fixed)
     if episodes is not None:
         overrides["n_episodes"] = int(episodes)
@@ -57,3 +60,22 @@ def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int 
     agent = train_two_stage(cfg, days, config, checkpoint_dir=folder, resume=resume, progress=report_fn)
     agent.export_weights(folder / "weights.pt")
     return folder
+
+
+def _train_sb3(sc: Any, name: str, folder: Path, episodes: int | None, resume: bool) -> None:
+    """Seed 001's learners (Stable-Baselines3) on the scenario's year of days; ``model.zip`` checkpoints."""
+    import learners.registry as methods
+    from learners.forecasters import load_forecaster
+    from learners.sac_lax import SHIPPED_FORECASTER, DaySampler, MultiEnergyTask, forecaster_provider
+
+    from ..multi_energy import build_day, build_year
+
+    opts = {} if episodes is None else {"n_episodes": int(episodes)}
+    config = methods.config_for(name, opts)
+    year = build_year(sc)
+    provider = forecaster_provider(load_forecaster(SHIPPED_FORECASTER), year) if config.forecast else None
+    task = MultiEnergyTask(build_day(sc)[0], DaySampler(year, range(255)), provider)
+    agent = methods.make_learner(name, task, opts)
+    agent.train(None, checkpoint_dir=folder, resume=resume)
+    methods.load_object(methods.get(name).export)(agent, folder / "weights.pt",
+                                                  {"scenario": sc.name, "learner": name})
