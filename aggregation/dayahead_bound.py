@@ -58,7 +58,9 @@ _AWAY_GAIN_SHARE = 0.35  # ACFleet: share of the internal gain left when the use
 # loads with different exact distances, so a dense grid matters more than its ends (issue 11: a
 # 7-point grid reported 0.3226 at 560 DERs where this one finds 0.308).
 SCALE_GRID = tuple(float(x) for x in np.round(np.arange(0.5, 3.001, 0.125), 3))
-MAX_UNITS = 6_000  # controllable units above which the bound is not computed (LP size and time)
+# Controllable units above which the bound is not computed by a run: at 5,600 DERs the LP takes
+# minutes on 2 cores (raise aggregation.dayahead_bound.MAX_UNITS to compute it anyway).
+MAX_UNITS = 1_000
 
 
 @dataclass

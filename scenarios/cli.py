@@ -138,6 +138,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (bad values exit 2 with argparse's one-line message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vppsim", description="Self-organising virtual power plant simulator")
     sub = p.add_subparsers(dest="command", required=True)
@@ -146,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="results", help="folder receiving the run's results folder")
     r.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     r.add_argument("--scale", type=float, default=None, help="override the scenario's DER count scale")
-    r.add_argument("--steps", type=int, default=None, help="stop after this many periods")
+    r.add_argument("--steps", type=_positive_int, default=None,
+                   help="stop after this many periods (market scenarios: caps episodes, days and samples)")
     r.add_argument("--resume", default=None, help="continue an interrupted run from its .partial folder")
     r.add_argument("--no-plots", action="store_true")
     r.add_argument("--no-write", action="store_true", help="simulate and print, write nothing")
@@ -161,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--learner", default=None,
                    help="a trainable method of the registry (vppsim list methods); default: training.learner")
     t.add_argument("--out", default="training", help="folder receiving <name>-<learner>/")
-    t.add_argument("--episodes", type=int, default=None, help="total episode budget (default: training.episodes)")
+    t.add_argument("--episodes", type=_positive_int, default=None,
+                   help="total episode budget (default: training.episodes)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--resume", action="store_true",
                    help="continue from the folder's checkpoint (an error when there is none)")

@@ -106,7 +106,7 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
     ax[10].set_title("realised load adjustment (MW)", fontsize=9)
     ax[10].axhline(0, color="k", lw=0.5)
     ax[11].set_title("clearing price ($/MWh)", fontsize=9)
-    ax[11].set_yscale("symlog")
+    ax[11].ticklabel_format(axis="y", style="plain")  # linear: a symlog axis over one decade showed no labels
     for a in (ax[9], ax[10], ax[11]):
         a.legend(fontsize=6)
         a.set_xlabel("period (2 h)", fontsize=8)

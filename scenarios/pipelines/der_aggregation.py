@@ -107,7 +107,7 @@ def write(out: RunOutput, folder: Path, *, plots: bool) -> dict[str, Any]:
             # The day-ahead tracking bound (issue 11) beside uncontrolled and controlled, when computed.
             for key, row in (("bound_tracking_distance", "tracking_distance_bound"),
                              ("bound_tracking_distance_flexible", "tracking_distance_flexible_bound")):
-                if key in figures:
+                if key in figures and figures[key] == figures[key]:  # NaN: skipped for large populations
                     out.summary.loc[row] = figures[key]
     results.write_table(folder / "summary", out.summary.reset_index(names="indicator"))
     return manifest
