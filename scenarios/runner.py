@@ -10,6 +10,7 @@ which versions. What is simulated and written is the scenario kind's pipeline
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,12 +71,18 @@ def run_scenario(
     output = getattr(sc, "output", None)
     ctx = RunContext(folder=partial, resume=resume is not None, max_steps=max_steps, progress=progress,
                      checkpoint_every=getattr(output, "checkpoint_every_steps", 0), plots=plots)
-    out = pipeline.simulate(sc, ctx)
-    out.wall_s = time.perf_counter() - t0
-    if partial is None:
-        return out
-    plots = getattr(output, "plots", getattr(sc, "plots", True)) if plots is None else plots
-    fields = pipeline.write(out, partial, plots=plots)
+    try:
+        out = pipeline.simulate(sc, ctx)
+        if partial is None:
+            out.wall_s = time.perf_counter() - t0
+            return out
+        plots = getattr(output, "plots", getattr(sc, "plots", True)) if plots is None else plots
+        fields = pipeline.write(out, partial, plots=plots)
+    except BaseException as exc:  # Ctrl-C included: say in the folder how to continue, then re-raise
+        if partial is not None:
+            _leave_resume_note(partial, exc)
+        raise
+    out.wall_s = time.perf_counter() - t0  # simulation and writing (the organiser's figures, the bound)
     if not (partial / "scenario.yaml").exists():
         results.write_json(partial / "scenario.json", sc.model_dump(mode="json"))
     manifest = {
@@ -90,9 +97,26 @@ def run_scenario(
     }
     results.write_json(partial / "manifest.json", manifest)
     ctx.clear()
+    (partial / "RESUME.txt").unlink(missing_ok=True)  # a resumed run ends with the files of an uninterrupted one
     final = partial.parent / partial.name.removeprefix(".").removesuffix(".partial")
     out.folder = results.finalise_dir(partial, final)
     return out
+
+
+def _leave_resume_note(partial: Path, exc: BaseException) -> None:
+    """Write ``RESUME.txt`` into an unfinished run's folder: how to continue it, or that it cannot be."""
+    why = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"stopped by {type(exc).__name__}: {exc}"
+    if any(partial.glob("checkpoint_*")):
+        how = f"continue it with:  vppsim run --resume {partial}"
+    else:
+        how = ("it has no checkpoint, so it cannot be resumed: set output.checkpoint_every_steps to make "
+               "long runs resumable, delete this folder and run again")
+    note = partial / "RESUME.txt"
+    try:
+        note.write_text(f"This run was {why}.\n{how}\n", encoding="utf-8")
+        print(f"unfinished run: {partial} ({how})", file=sys.stderr)
+    except OSError:
+        pass
 
 
 def report(out: RunOutput) -> str:

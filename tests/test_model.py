@@ -170,3 +170,20 @@ def test_scenario_method_field_picks_the_decision_method(method, sc560):
     if method in ("mip", "lagrangian"):
         last = out.models["controlled"].decider.last
         assert last.method == method and last.residual_kw >= 0
+
+
+@pytest.mark.parametrize("every", [0, 1])
+def test_a_crashed_run_leaves_a_note_saying_how_to_resume(tmp_path, sc560, monkeypatch, every):
+    import scenarios.pipelines.der_aggregation as pipe
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipe, "write", boom)
+    sc = sc560.model_copy(update={"output": sc560.output.model_copy(update={"checkpoint_every_steps": every})})
+    with pytest.raises(RuntimeError):
+        run_scenario(sc, tmp_path, progress=False, max_steps=2, plots=False)
+    (partial,) = tmp_path.glob(".*.partial")
+    note = (partial / "RESUME.txt").read_text()
+    assert "disk full" in note
+    assert ("--resume" in note) == bool(every) and ("cannot be resumed" in note) == (not every)
