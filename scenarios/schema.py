@@ -16,7 +16,16 @@ import importlib.resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import learners.registry as methods
 from aggregation.specs import AggregationSpec, ParkSpec
@@ -234,7 +243,45 @@ def resolve(name_or_path: str | Path) -> Path:
     )
 
 
-def _describe(err: dict, data: Any) -> str:
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (``X``, ``X | None``, ``list[X]``, ``Annotated[X, ...]``)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(schema: type[BaseModel] | None, loc: tuple) -> list[str] | None:
+    """The field names allowed at the parent of ``loc`` in ``schema`` (None when it cannot be told)."""
+    from aggregation.kinds import registered_kinds
+    from aggregation.specs import ParkSpec
+
+    model = schema
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        if model is ParkSpec and part not in ParkSpec.model_fields:
+            kind = registered_kinds().get(str(part))
+            model = kind.spec_cls if kind is not None else None
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_of(field.annotation) if field is not None else None
+    if model is None:
+        return None
+    if model is ParkSpec:
+        return [*(f for f in ParkSpec.model_fields if f != "devices"),
+                *(n for n, k in registered_kinds().items() if k.park_capable())]
+    return list(model.model_fields)
+
+
+def _describe(err: dict, data: Any, schema: type[BaseModel] | None = None) -> str:
     loc = err.get("loc", ())
     path = ""
     for part in loc:
@@ -242,6 +289,9 @@ def _describe(err: dict, data: Any) -> str:
     path = path or "(top level)"
     kind = err.get("type", "")
     if kind == "extra_forbidden":
+        allowed = _allowed_keys(schema, tuple(loc))
+        if allowed:
+            return f"field '{path}': unknown field; allowed here: {', '.join(allowed)}"
         return f"field '{path}': unknown field (check the spelling; allowed fields are in docs/scenarios.md)"
     if kind == "missing":
         return f"field '{path}': required field is missing"
@@ -278,7 +328,7 @@ def parse(data: Any, source: str = "<scenario>") -> ScenarioBase:
         # keeps error paths free of the union tag, so messages read "parks[0].ac.count".
         return schema.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe(e, data) for e in exc.errors()]
+        lines = [_describe(e, data, schema) for e in exc.errors()]
         n = len(lines)
         raise ScenarioError(f"{source}: {n} problem{'s' if n > 1 else ''}:\n  " + "\n  ".join(lines)) from None
 

@@ -200,3 +200,13 @@ def test_validate_reports_every_file_and_exits_2(tmp_path, capsys):
     assert main(["validate", "two_ac", str(bad), "three_parks_560"]) == 2
     out, err = capsys.readouterr()
     assert out.count(": OK") == 2 and "parks[0].ac.count" in err and "Traceback" not in err
+
+
+def test_unknown_keys_name_the_allowed_keys_at_their_level():
+    from scenarios.schema import ScenarioError, parse
+
+    with pytest.raises(ScenarioError) as err:
+        parse({"name": "x", "parks": [{"name": "p", "ac": {"count": 1, "colour": 2}}], "aggregation": {"enabeld": True}})
+    text = str(err.value)
+    assert "field 'parks[0].ac.colour': unknown field; allowed here: count," in text
+    assert "field 'aggregation.enabeld': unknown field; allowed here: enabled," in text
