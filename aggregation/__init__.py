@@ -7,8 +7,7 @@ the model.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from grid.lazy import lazy_module_attrs
 
 _WHERE: dict[str, str] = {
     **dict.fromkeys(("DERAgent", "KindGroup"), "aggregation.agents"),
@@ -26,15 +25,4 @@ _WHERE: dict[str, str] = {
 
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aggregation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+__getattr__, __dir__ = lazy_module_attrs(__name__, _WHERE)

@@ -522,14 +522,7 @@ def _no_shed(view: KindView, guard_c: float) -> np.ndarray:
     """(n,) units of a view that must not shed load for a coalition (comfort guard)."""
     if guard_c <= 0 or view.n == 0:
         return np.zeros(view.n, bool)
-    rule = getattr(view, "no_shed", None)
-    if callable(rule):
-        return np.asarray(rule(guard_c), bool)
-    # Views without the hook: kinds whose fleet has an indoor temperature and a comfort band.
-    f = view.fleet
-    if hasattr(f, "t_in_c") and hasattr(f, "comfort_high_c"):
-        return np.asarray(f.t_in_c >= f.comfort_high_c - guard_c, bool)
-    return np.zeros(view.n, bool)
+    return np.asarray(view.no_shed(guard_c), bool)
 
 
 def _ladders_by_kind(cand, avail, bounds) -> tuple[np.ndarray, np.ndarray]:

@@ -52,6 +52,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .indices import shape_distance
+from .tracking import minmax
 
 _AWAY_GAIN_SHARE = 0.35  # ACFleet: share of the internal gain left when the user is away
 # Multiples of the uncontrolled range tried as the index's range b. The L1 programme has many optimal
@@ -277,11 +278,6 @@ class BoundSolution:
     candidates: list[tuple[float, float]]
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    span = float(x.max() - x.min())
-    return (x - x.min()) / span if span > 0 else np.zeros_like(x)
-
-
 def _build(inp: BoundInputs):
     """Sparse constraint matrix of the programme (the tracking rows' bounds depend on the scale).
 
@@ -391,7 +387,7 @@ def solve(inp: BoundInputs, target: str = "net", scales: tuple[float, ...] = SCA
     n_ev = inp.ev_cap_kwh.shape[0]
     fixed = inp.fixed_kw if target == "net" else np.zeros(n_t)
     unc = inp.unc_net_kw if target == "net" else inp.unc_flex_kw
-    e = _minmax(inp.eta)
+    e = minmax(inp.eta)
     a_mat, lo, hi, rlo, rhi, lay = _build(inp)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a_mat.shape[1], a_mat.shape[0]

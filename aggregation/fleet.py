@@ -66,10 +66,6 @@ class Fleet:
         p = self.profiles.get(kind)
         return np.zeros_like(self.base_load_kw) if p is None else p
 
-    @property
-    def pv_kw_per_kwp(self) -> np.ndarray:
-        return self.profile("pv")
-
     def park_sum(self, kind: str, values: np.ndarray) -> np.ndarray:
         """Sum ``values`` (one per unit of ``kind``) per park, in float64.
 
@@ -89,10 +85,6 @@ class Fleet:
             out[nonempty] = np.add.reduceat(values, starts[nonempty], dtype=np.float64)
         return out
 
-    def pv_park_kw(self, step: int) -> np.ndarray:
-        """PV output per park in a period (kW)."""
-        return registered_kinds()["pv"].park_output_kw(self, step)
-
     def park_p_max_kw(self) -> np.ndarray:
         """Largest possible consumption per park (base peak + ratings of controllable consumers)."""
         out = self.base_load_kw.max(axis=1)
@@ -108,10 +100,6 @@ class Fleet:
     def load_state_dict(self, state: dict[str, dict[str, np.ndarray]]) -> None:
         for k, s in self.units.items():
             s.load_state_dict(state[k])
-
-
-def scaled_count(count: int, scale: float) -> int:
-    return int(round(count * scale))
 
 
 def build_fleet(

@@ -79,13 +79,7 @@ def plan_level_targets(model, target: str = "net", scales: tuple[float, ...] = S
     Returns:
         (n_parks, n_steps) targets for ``VppModel.set_vpp_targets``.
     """
-    inp = bound_inputs(model)
-    sol = solve(inp, target, scales)
-    n_t = inp.n_steps
-    out = np.zeros((inp.n_parks, n_t))
-    np.add.at(out, inp.ac_park, sol.ac_kw)
-    np.add.at(out, inp.ev_park, sol.ev_kwh / inp.dt_h)
-    return out
+    return plan_level(model, target, scales)[0]
 
 
 def plan_level(model, target: str = "net", scales: tuple[float, ...] = SCALE_GRID) -> tuple[np.ndarray, np.ndarray]:

@@ -266,17 +266,12 @@ class VppModel(mesa.Model):
         self.last = row
 
     def _add_row(self, table: str, row: dict) -> None:
-        dc = self.datacollector
-        if not dc.tables[table]:
-            # Columns are known at the first row (kinds add their own); Mesa's public constructor
-            # declares them, so rebuild the collector with the other table's contents kept.
-            tables = {name: list(cols) for name, cols in dc.tables.items()}
-            tables[table] = list(row)
-            kept = {name: cols for name, cols in dc.tables.items() if cols}
-            self.datacollector = dc = mesa.DataCollector(tables=tables)
-            for name, cols in kept.items():
-                dc.tables[name] = cols
-        dc.add_table_row(table, row)
+        """Append ``row`` to a DataCollector table; its first row declares the columns (kinds add
+        their own), in Mesa's table layout (column -> list of values)."""
+        tables = self.datacollector.tables
+        if not tables[table]:
+            tables[table] = {c: [] for c in row}
+        self.datacollector.add_table_row(table, row)
 
     # --------------------------------------------------------------- results
     def park_series(self) -> pd.DataFrame:
@@ -346,11 +341,10 @@ class VppModel(mesa.Model):
         for name, kind in self.kinds.items():
             kind.restore(self, state["kinds"].get(name, {}))
         self._prev_park_out_kw = state["prev_park_out_kw"].copy()
-        tables = state["tables"]
-        self.datacollector = mesa.DataCollector(tables={name: list(cols) for name, cols in tables.items()})
-        for name, cols in tables.items():
-            self.datacollector.tables[name] = {c: list(v) for c, v in cols.items()}
-        rows = self.datacollector.tables["system"]
+        tables = self.datacollector.tables
+        for name, cols in state["tables"].items():
+            tables[name] = {c: list(v) for c, v in cols.items()}
+        rows = tables["system"]
         self.last = {c: v[-1] for c, v in rows.items()} if rows and next(iter(rows.values()), []) else {}
         if state.get("policy") is not None and hasattr(self.policy, "load_state_dict"):
             self.policy.load_state_dict(state["policy"])

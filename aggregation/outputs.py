@@ -49,7 +49,7 @@ def write_organiser_outputs(org: SelfOrganiser, folder: Path, model: VppModel, *
         plots: also write the PNG figures (Fig. 7a, 7b, hierarchy drawing).
 
     Returns:
-        the paths written: ``hierarchy/step_XXX.graphml`` and ``.json`` per period,
+        the paths written: ``hierarchy/step_<nnn>.graphml`` and ``.json`` per period,
         ``periods.csv``, ``levels.csv`` and the figures.
     """
     out = Path(folder) / "aggregation"

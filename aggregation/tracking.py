@@ -66,13 +66,14 @@ def tracking_table(baseline_model, controlled_model) -> pd.DataFrame:
     for col in b.columns:
         out[f"baseline_kw[{col}]"] = b[col].to_numpy()
         out[f"controlled_kw[{col}]"] = c[col].to_numpy()
-    out["eta_norm"] = _minmax(eta)
-    out["baseline_norm"] = _minmax(b["all"].to_numpy())
-    out["controlled_norm"] = _minmax(c["all"].to_numpy())
+    out["eta_norm"] = minmax(eta)
+    out["baseline_norm"] = minmax(b["all"].to_numpy())
+    out["controlled_norm"] = minmax(c["all"].to_numpy())
     return out
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
+def minmax(x: np.ndarray) -> np.ndarray:
+    """``x`` rescaled to [0, 1] (zeros when it is flat or empty)."""
     x = np.asarray(x, float)
     span = x.max() - x.min() if x.size else 0.0
     return (x - x.min()) / span if span > 0 else np.zeros_like(x)

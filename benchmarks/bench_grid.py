@@ -104,8 +104,8 @@ def closed_loop_day() -> None:
     from scenarios.build import controlled_for, weather_for
     from scenarios.closed_loop import groups_for, run_closed_loop, run_uncontrolled
     from scenarios.gridcase import case_for
+    from scenarios.gridcase import day_dispatch as _dispatch
     from scenarios.schema import load
-    from scenarios.uptake import _dispatch
 
     sc = load("ieee39_uptake")
     case, weather = case_for(sc), weather_for(sc)

@@ -33,15 +33,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-import grid.data as data
 from grid.backend import GridBackend
 from grid.cases import GridCase
 from grid.dispatch import (
     DEFAULT_DAY_OF_YEAR,
     DEFAULT_WEATHER_FILE,
+    day_inputs,
     get_dispatcher,
     park_demand_mw,
-    renewable_availability,
 )
 
 _INF = highspy.kHighsInf
@@ -209,7 +208,8 @@ class UptakeBound:
         self.n_dcols = a_d.shape[1]
         self.n_drows = a_d.shape[0]
         self.cost = np.r_[self.disp.cost, np.zeros(n_t * n_k)]
-        seg_co2 = np.repeat([u.co2_kg_per_mwh for u in case.thermal], lay.n_s)
+        self.co2_factor = np.array([u.co2_kg_per_mwh for u in case.thermal], dtype=float)
+        seg_co2 = np.repeat(self.co2_factor, lay.n_s)
         per_t = np.r_[seg_co2, np.zeros(lay.per_t - len(seg_co2))]
         self.co2 = np.r_[np.tile(per_t, n_t) * self.step_h, np.zeros(n_t * n_k)]
         self.uptake = np.r_[-ren_cols, np.zeros(n_t * n_k)]
@@ -330,7 +330,6 @@ class UptakeBound:
         ren = np.minimum(xt[:, lay.ren0 : lay.shed0], avail)
         avail_mwh = float(avail.sum() * self.step_h)
         used_mwh = float(ren.sum() * self.step_h)
-        co2_factor = np.array([u.co2_kg_per_mwh for u in self.case.thermal])
         return BoundResult(
             flex_buses=self.buses,
             flex_p_mw=x[self.n_dcols :].reshape(n_t, n_k),
@@ -341,7 +340,7 @@ class UptakeBound:
             renewable_used_mwh=used_mwh,
             curtailed_mwh=avail_mwh - used_mwh,
             cost=float((seg * self.disp.seg_cost[None]).sum() * self.step_h),
-            co2_t=float((thermal @ co2_factor).sum() * self.step_h / 1000.0),
+            co2_t=float((thermal @ self.co2_factor).sum() * self.step_h / 1000.0),
             co2_min_t=co2_min / 1000.0,
             flex_p_mw_co2_min=x_co2[self.n_dcols :].reshape(n_t, n_k),
             solve_time_s=t_total,
@@ -387,15 +386,10 @@ def uptake_bound(
         :class:`BoundResult`.
     """
     n_t = int(np.shape(envelope.p_min_mw)[0])
-    demand = park_demand_mw(case, park_bus_p_mw, n_t)
-    base_p, _ = case.base_load_mw(data.load_profile(day_of_year, n_t, step_h))
-    np.add.at(demand.T, case.base_load_bus_position(), base_p.T)
-    if renewable_avail_mw is None:
-        avail, _ = renewable_availability(
-            case, n_t, day_of_year=day_of_year, weather_file=weather_file, step_h=step_h
-        )
-    else:
-        avail = np.asarray(renewable_avail_mw, dtype=float).reshape(n_t, len(case.renewables))
+    demand, avail, _, _ = day_inputs(
+        case, park_demand_mw(case, park_bus_p_mw, n_t), day_of_year=day_of_year,
+        weather_file=weather_file, step_h=step_h, renewable_avail_mw=renewable_avail_mw,
+    )
     bound = get_bound(case, envelope.buses, n_t, step_h)
     return bound.solve(demand, avail, envelope, objective=objective, p_initial_mw=p_initial_mw)
 

@@ -516,6 +516,40 @@ def renewable_availability(
     return avail.copy(), index
 
 
+def day_inputs(
+    case: GridCase,
+    park_mw: np.ndarray,
+    *,
+    day_of_year: int = DEFAULT_DAY_OF_YEAR,
+    weather_file: str = DEFAULT_WEATHER_FILE,
+    step_h: float = 1.0,
+    renewable_avail_mw: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, pd.Index, np.ndarray]:
+    """Bus demand and renewable availability of a day, as :func:`dispatch_day` dispatches them.
+
+    Args:
+        park_mw: (T, n_bus) park load (from :func:`park_demand_mw`).
+        day_of_year, weather_file, step_h, renewable_avail_mw: as :func:`dispatch_day`.
+
+    Returns:
+        (demand (T, n_bus): park plus base load on the RTS load shape of ``day_of_year``,
+        availability (T, n_renewables), period starts, the load profile).
+    """
+    n_t = park_mw.shape[0]
+    profile = data.load_profile(day_of_year, n_t, step_h)
+    base_p, _ = case.base_load_mw(profile)
+    demand = park_mw.copy()
+    np.add.at(demand.T, case.base_load_bus_position(), base_p.T)
+    if renewable_avail_mw is None:
+        avail, index = renewable_availability(
+            case, n_t, day_of_year=day_of_year, weather_file=weather_file, step_h=step_h
+        )
+    else:
+        avail = np.asarray(renewable_avail_mw, dtype=float).reshape(n_t, len(case.renewables))
+        index = pd.RangeIndex(n_t, name="period")
+    return demand, avail, index, profile
+
+
 def dispatch_day(
     case: GridCase | str,
     park_bus_p_mw: Mapping[int, np.ndarray] | np.ndarray | None = None,
@@ -561,17 +595,10 @@ def dispatch_day(
             f"park demand at buses {bad}, which are not park buses of {case.name!r} "
             f"({list(case.park_load_index)}); pass park_buses= to build_case"
         )
-    profile = data.load_profile(day_of_year, n_t, step_h)
-    base_p, _ = case.base_load_mw(profile)
-    demand = park.copy()
-    np.add.at(demand.T, case.base_load_bus_position(), base_p.T)
-    if renewable_avail_mw is None:
-        avail, index = renewable_availability(
-            case, n_t, day_of_year=day_of_year, weather_file=weather_file, step_h=step_h
-        )
-    else:
-        avail = np.asarray(renewable_avail_mw, dtype=float).reshape(n_t, len(case.renewables))
-        index = pd.RangeIndex(n_t, name="period")
+    demand, avail, index, profile = day_inputs(
+        case, park, day_of_year=day_of_year, weather_file=weather_file, step_h=step_h,
+        renewable_avail_mw=renewable_avail_mw,
+    )
     disp = get_dispatcher(case, n_t, step_h, backend)
     sol = disp.solve(demand, avail, allow_shedding=allow_shedding, p_initial_mw=p_initial_mw)
     thermal, ren = sol["thermal_p_mw"], sol["renewable_p_mw"]

@@ -13,8 +13,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["BUDGET_KEYS", "LagrangianConfig", "MIPConfig", "NoConfig", "QMIXConfig", "check_file_values", "coerce",
-           "config_from_dict"]
+__all__ = ["BUDGET_KEYS", "LagrangianConfig", "MIPConfig", "NoConfig", "QMIXConfig", "check_file_values", "checked_hints",
+           "coerce", "config_from_dict"]
 
 # Keys that may differ between a checkpoint and the run resuming it: they only set how far to go.
 BUDGET_KEYS = frozenset({"n_episodes", "t_max", "checkpoint_interval"})
@@ -216,13 +216,23 @@ def config_from_dict(cls: type, d: dict[str, Any], label: str) -> Any:
     Raises:
         ValueError: on unknown keys (with close-match suggestions) or values of the wrong type.
     """
+    hints = checked_hints(cls, d, f"{label} config")
+    return cls(**{k: coerce(k, v, hints[k]) for k, v in d.items()})
+
+
+def checked_hints(cls: type, d: dict[str, Any], what: str) -> dict[str, Any]:
+    """The type hints of the dataclass ``cls``, after checking that ``d`` names only its fields.
+
+    Raises:
+        ValueError: ``unknown <what> key(s): ...`` with close-match suggestions and the valid keys.
+    """
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(d) - set(hints))
     if unknown:
         tips = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, hints, n=1))
                 else repr(k) for k in unknown]
-        raise ValueError(f"unknown {label} config key(s): {', '.join(tips)}; valid keys: {sorted(hints)}")
-    return cls(**{k: coerce(k, v, hints[k]) for k, v in d.items()})
+        raise ValueError(f"unknown {what} key(s): {', '.join(tips)}; valid keys: {sorted(hints)}")
+    return hints
 
 
 @dataclass

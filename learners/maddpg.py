@@ -33,15 +33,25 @@ import numpy as np
 import torch
 from torch import nn
 
+from aggregation.io import atomic_write
+
 from .maddpg_config import MADDPGConfig
 
-__all__ = ["GaussianNoise", "MADDPGLearner", "ReplayBuffer", "mlp", "save_weights"]
+__all__ = ["GaussianNoise", "MADDPGLearner", "ReplayBuffer", "build_mlp", "mlp", "save_weights"]
 
 
-def mlp(n_in: int, n_out: int, hidden: int, gen: torch.Generator, out_act: nn.Module | None = None) -> nn.Sequential:
-    """Two hidden ReLU layers, initialised from ``gen`` (PyTorch's default uniform(+-1/sqrt(fan_in)) law)."""
-    layers: list[nn.Module] = [nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                               nn.Linear(hidden, n_out)]
+def build_mlp(n_in: int, n_out: int, hidden: tuple[int, ...], gen: torch.Generator, act: str = "relu",
+              out_act: nn.Module | None = None) -> nn.Sequential:
+    """MLP ``n_in -> hidden... -> n_out`` with ReLU or LeakyReLU (slope 0.01), initialised from ``gen``.
+
+    Weights and biases ~ U(±1/sqrt(fan_in)) (PyTorch's default law, drawn from the given generator).
+    """
+    layers: list[nn.Module] = []
+    d = n_in
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.LeakyReLU(0.01) if act == "leaky_relu" else nn.ReLU()]
+        d = h
+    layers.append(nn.Linear(d, n_out))
     if out_act is not None:
         layers.append(out_act)
     net = nn.Sequential(*layers)
@@ -53,22 +63,31 @@ def mlp(n_in: int, n_out: int, hidden: int, gen: torch.Generator, out_act: nn.Mo
     return net
 
 
+def mlp(n_in: int, n_out: int, hidden: int, gen: torch.Generator, out_act: nn.Module | None = None) -> nn.Sequential:
+    """Two hidden ReLU layers of width ``hidden``, initialised from ``gen`` (see :func:`build_mlp`)."""
+    return build_mlp(n_in, n_out, (hidden, hidden), gen, out_act=out_act)
+
+
 class ReplayBuffer:
     """Uniform replay of joint transitions; episodes of fixed length are stored contiguously.
 
     Arrays: ``state`` (N, S), ``obs`` (N, n_agents, O), ``act`` (N, n_agents, A_max) zero-padded,
-    ``rew`` (N, n_agents), ``next_state``, ``next_obs``, ``done`` (N,).
+    ``rew`` (N, n_agents), ``next_state``, ``next_obs``, ``done`` (N,); ``extra``: further float32 arrays,
+    name -> trailing shape.
     """
 
-    def __init__(self, capacity: int, n_agents: int, state_dim: int, obs_dim: int, act_dim: int, episode_len: int):
+    def __init__(self, capacity: int, n_agents: int, state_dim: int, obs_dim: int, act_dim: int, episode_len: int,
+                 *, extra: dict[str, tuple[int, ...]] | None = None):
         cap = max(episode_len, capacity - capacity % episode_len)
         self.capacity, self.T = cap, episode_len
-        self.data = {
+        self.data: dict[str, np.ndarray] = {
             "state": np.zeros((cap, state_dim), np.float32), "obs": np.zeros((cap, n_agents, obs_dim), np.float32),
             "act": np.zeros((cap, n_agents, act_dim), np.float32), "rew": np.zeros((cap, n_agents), np.float32),
             "next_state": np.zeros((cap, state_dim), np.float32),
             "next_obs": np.zeros((cap, n_agents, obs_dim), np.float32), "done": np.zeros(cap, np.float32),
         }
+        for k, shape in (extra or {}).items():
+            self.data[k] = np.zeros((cap, *shape), np.float32)
         self.pos, self.size = 0, 0
 
     def add(self, **tr: np.ndarray) -> None:
@@ -356,16 +375,12 @@ class MADDPGLearner:
 
     def save(self, path: str | Path) -> None:
         """Write a checkpoint (weights, optimisers, buffer, generator states, history); atomic."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         ck = {"algo": self.algo, "config": json.dumps(self.cfg.to_dict()), "episode": self.episode,
               "modules": {k: m.state_dict() for k, m in self.modules().items()},
               "optim": {k: o.state_dict() for k, o in self.optimizers().items()},
               "buffer": self.buffer.state_dict(), "rng": json.dumps(self.rng.bit_generator.state),
               "gen": self.gen.get_state(), "history": json.dumps(self.history)}
-        tmp = path.with_suffix(".tmp")
-        torch.save(ck, tmp)
-        tmp.replace(path)
+        atomic_write(Path(path), lambda fh: torch.save(ck, fh))
 
     def load(self, path: str | Path) -> None:
         """Restore a checkpoint written by :meth:`save` (same algorithm and network sizes).
@@ -387,10 +402,9 @@ class MADDPGLearner:
         self.history = json.loads(ck["history"])
 
     def export_weights(self, path: str | Path) -> None:
-        """Deployable weights: the actors' tensors only (``torch.load(path, weights_only=True)``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({k: m.state_dict() for k, m in self.modules().items() if k in self.deploy_modules()}, path)
+        """Deployable weights: the actors' tensors only (``torch.load(path, weights_only=True)``); atomic."""
+        w = {k: m.state_dict() for k, m in self.modules().items() if k in self.deploy_modules()}
+        atomic_write(Path(path), lambda fh: torch.save(w, fh))
 
     def deploy_modules(self) -> tuple[str, ...]:
         """Names of the modules a deployed policy needs."""

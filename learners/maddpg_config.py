@@ -7,21 +7,17 @@ checked without importing torch.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from dataclasses import dataclass
 from typing import Any
+
+from .configs import checked_hints
 
 __all__ = ["DROMARLConfig", "MADDPGConfig"]
 
 
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
-    hints = typing.get_type_hints(cls)
-    unknown = sorted(set(d) - set(hints))
-    if unknown:
-        tips = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, hints, n=1)) else repr(k)
-                for k in unknown]
-        raise ValueError(f"unknown {cls.__name__} key(s): {', '.join(tips)}; valid keys: {sorted(hints)}")
+    hints = checked_hints(cls, d, cls.__name__)
     out = {}
     for k, v in d.items():
         want = hints[k]

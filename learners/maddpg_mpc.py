@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from aggregation.multi_energy import SiteConfig, SiteData, summarise
-from learners.maddpg import MADDPGLearner
+from learners.maddpg import MADDPGLearner, build_mlp
 from learners.maddpg_mpc_config import MADDPGMPCConfig
 from learners.mpc import noisy_forecast
 from learners.mpc_nlp import NlpMPC
@@ -56,29 +56,6 @@ __all__ = ["DEFAULT_WEIGHTS", "ImprovedMADDPG", "SiteMarlEnv", "TwoStage", "buil
 
 #: simulator row key of the applied set-point of each control group
 APPLIED_KEY = {"gt": "gt_p_kw", "battery": "bat_p_kw", "tes": "tes_q_kw", "hp": "hp_p_kw"}
-
-
-def build_mlp(n_in: int, n_out: int, hidden: tuple[int, ...], gen: torch.Generator, act: str = "relu",
-              out_act: nn.Module | None = None) -> nn.Sequential:
-    """MLP ``n_in -> hidden... -> n_out`` with ReLU or LeakyReLU (slope 0.01), initialised from ``gen``.
-
-    Weights and biases ~ U(±1/sqrt(fan_in)) (PyTorch's default law, drawn from the given generator).
-    """
-    layers: list[nn.Module] = []
-    d = n_in
-    for h in hidden:
-        layers += [nn.Linear(d, h), nn.LeakyReLU(0.01) if act == "leaky_relu" else nn.ReLU()]
-        d = h
-    layers.append(nn.Linear(d, n_out))
-    if out_act is not None:
-        layers.append(out_act)
-    net = nn.Sequential(*layers)
-    for m in net:
-        if isinstance(m, nn.Linear):
-            b = 1.0 / np.sqrt(m.in_features)
-            nn.init.uniform_(m.weight, -b, b, generator=gen)
-            nn.init.uniform_(m.bias, -b, b, generator=gen)
-    return net
 
 
 def forecast_sampler(days: list[SiteData], error: float) -> Callable[[np.random.Generator], SiteData]:

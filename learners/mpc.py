@@ -53,6 +53,51 @@ def noisy_forecast(data: SiteData, t0: int, t1: int, error: float, rng: np.rando
                     w.sell_price)
 
 
+def window_forecast(data: SiteData, t: int, horizon_h: float, error: float, rng: np.random.Generator | None,
+                    heat_margin: bool = True) -> tuple[int, SiteData]:
+    """The MPC's forecast of the window [t, t1) of ``data``, t1 = min(T, t + H): ``(t1, forecast)``.
+
+    Noise as :func:`noisy_forecast`; with ``heat_margin`` (and 0 < e < 1) the heat load is planned for the
+    worst realisation the noise model allows, actual = forecast / (1 + e*u) <= forecast / (1 - e), because
+    the heat bus has no slack (surplus heat is vented).
+    """
+    H = max(1, int(round(horizon_h / data.dt_h)))
+    t1 = min(data.n_periods, t + H)
+    fc = noisy_forecast(data, t, t1, error, rng)
+    if heat_margin and 0 < error < 1:
+        fc = SiteData(fc.dt_h, fc.load_e_kw, fc.load_h_kw / (1.0 - error), fc.wind_kw, fc.pv_kw,
+                      fc.buy_price, fc.sell_price)
+    return t1, fc
+
+
+def window_end_terms(cfg: SiteConfig, sim: MultiEnergySim, t1: int) -> dict[str, float]:
+    """:func:`learners.oracle.solve_plan` keywords for the end of the window [sim.t, t1) (module docstring).
+
+    At the day's end the stores must end at least at their initial level (``terminal_bat_kwh``,
+    ``terminal_tes_kwh``); before it, stored energy is valued (``terminal_value_bat``, ``terminal_value_tes``).
+    ``carbon_allowance_kg``: the quota left, pro rata to the window.
+    """
+    d, t = sim.data, sim.t
+    T = d.n_periods
+    at_end = t1 >= T
+    mean_buy = float(np.mean(d.buy_price))
+    kw: dict[str, float] = {}
+    if cfg.battery is not None:
+        b = cfg.battery
+        if at_end:
+            kw["terminal_bat_kwh"] = b.soc_init * b.capacity_kwh * b.count
+        else:
+            kw["terminal_value_bat"] = mean_buy * b.eta_discharge
+    if cfg.tes is not None:
+        if at_end:
+            kw["terminal_tes_kwh"] = cfg.tes.level_init_kwh * cfg.tes.count
+        elif cfg.hp is not None:
+            kw["terminal_value_tes"] = mean_buy / cfg.hp.cop * cfg.tes.eta_discharge
+    left = max(0.0, cfg.carbon.quota_kg_per_day - sim.emissions_kg)
+    kw["carbon_allowance_kg"] = left if at_end else left * (t1 - t) / (T - t)
+    return kw
+
+
 @dataclass
 class MpcResult:
     """A day under MPC: simulator rows, day summary, per-step solve times (s) and HiGHS statuses."""
@@ -92,37 +137,16 @@ class RollingMPC:
 
         On a failed solve the controller holds the turbine and idles the stores (status reported).
         """
-        cfg, d, t = self.cfg, sim.data, sim.t
-        T = d.n_periods
-        H = max(1, int(round(self.horizon_h / d.dt_h)))
-        t1 = min(T, t + H)
-        fc = noisy_forecast(d, t, t1, self.forecast_error, self.rng)
-        if self.heat_margin and 0 < self.forecast_error < 1:
-            # the heat bus has no slack: plan for the worst realisation the noise model allows,
-            # actual = forecast / (1 + e*u) <= forecast / (1 - e); surplus heat is vented
-            fc = SiteData(fc.dt_h, fc.load_e_kw, fc.load_h_kw / (1.0 - self.forecast_error), fc.wind_kw, fc.pv_kw,
-                          fc.buy_price, fc.sell_price)
+        cfg = self.cfg
+        t1, fc = window_forecast(sim.data, sim.t, self.horizon_h, self.forecast_error, self.rng, self.heat_margin)
         st = sim.state()
-        kw = dict(self.solve_kwargs)
-        at_end = t1 == T
-        mean_buy = float(np.mean(d.buy_price))
+        kw = {**self.solve_kwargs, **window_end_terms(cfg, sim, t1)}
         if cfg.battery is not None:
-            b = cfg.battery
             kw["bat_e0_kwh"] = st["bat_e_kwh"]
-            if at_end:
-                kw["terminal_bat_kwh"] = b.soc_init * b.capacity_kwh * b.count
-            else:
-                kw["terminal_value_bat"] = mean_buy * b.eta_discharge
         if cfg.tes is not None:
             kw["tes_e0_kwh"] = st["tes_e_kwh"]
-            if at_end:
-                kw["terminal_tes_kwh"] = cfg.tes.level_init_kwh * cfg.tes.count
-            elif cfg.hp is not None:
-                kw["terminal_value_tes"] = mean_buy / cfg.hp.cop * cfg.tes.eta_discharge
         if cfg.gt is not None:
             kw["gt_p0_kw"] = st["gt_p_kw"]
-        left = max(0.0, cfg.carbon.quota_kg_per_day - sim.emissions_kg)
-        kw["carbon_allowance_kg"] = left if at_end else left * (t1 - t) / (T - t)
         t_start = time.perf_counter()
         plan = solve_plan(cfg, fc, **kw)
         dt_s = time.perf_counter() - t_start

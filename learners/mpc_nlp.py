@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from aggregation.multi_energy import MultiEnergySim, SiteConfig, SiteData, summarise
-from learners.mpc import noisy_forecast
+from learners.mpc import window_end_terms, window_forecast
 
 __all__ = ["NlpMPC", "NlpMpcResult", "NlpStep"]
 
@@ -272,12 +272,9 @@ class NlpMPC:
         return self._windows[key]
 
     def _params(self, sim: MultiEnergySim, fc: SiteData, H: int, plan_kw: np.ndarray | None) -> np.ndarray:
-        cfg, d, t = self.cfg, sim.data, sim.t
-        T = d.n_periods
-        at_end = t + H >= T
+        cfg = self.cfg
         st = sim.state()
-        mean_buy = float(np.mean(d.buy_price))
-        dt = d.dt_h
+        dt = sim.data.dt_h
         series = [fc.load_e_kw / 1e3, fc.load_h_kw / 1e3, fc.wind_kw / 1e3, fc.pv_kw / 1e3, fc.buy_price,
                   fc.sell_price]
         gt0 = st.get("gt_p_kw", 0.0) / 1e3
@@ -290,21 +287,12 @@ class NlpMPC:
             dn0 = g.ramp_down_kw_per_h[band] * dt * g.count / 1e3
         be0 = st.get("bat_e_kwh", 0.0) / 1e3
         te0 = st.get("tes_e_kwh", 0.0) / 1e3
-        left = max(0.0, cfg.carbon.quota_kg_per_day - sim.emissions_kg)
-        allow = left if at_end else left * H / (T - t)
-        bterm = tterm = -1e9
-        vb = vt = 0.0
-        if cfg.battery is not None:
-            b = cfg.battery
-            if at_end:
-                bterm = b.soc_init * b.capacity_kwh * b.count / 1e3
-            else:
-                vb = mean_buy * b.eta_discharge
-        if cfg.tes is not None:
-            if at_end:
-                tterm = cfg.tes.level_init_kwh * cfg.tes.count / 1e3
-            elif cfg.hp is not None:
-                vt = mean_buy / cfg.hp.cop * cfg.tes.eta_discharge
+        end = window_end_terms(cfg, sim, sim.t + H)
+        allow = end["carbon_allowance_kg"]
+        bterm = end["terminal_bat_kwh"] / 1e3 if "terminal_bat_kwh" in end else -1e9
+        tterm = end["terminal_tes_kwh"] / 1e3 if "terminal_tes_kwh" in end else -1e9
+        vb = end.get("terminal_value_bat", 0.0)
+        vt = end.get("terminal_value_tes", 0.0)
         k = len(cfg.controls)
         rho = self.track_weight if plan_kw is not None else 0.0
         up = (np.asarray(plan_kw, float).reshape(H, k) / 1e3) if plan_kw is not None else np.zeros((H, k))
@@ -399,13 +387,8 @@ class NlpMPC:
             sim: simulator at period t (realised state).
             plan_kw: day-ahead schedule of the whole day (T, k) in kW; its rows [t, t+H) are tracked.
         """
-        d, t = sim.data, sim.t
-        H = max(1, int(round(self.horizon_h / d.dt_h)))
-        t1 = min(d.n_periods, t + H)
-        fc = noisy_forecast(d, t, t1, self.forecast_error, self.rng)
-        if self.heat_margin and 0 < self.forecast_error < 1:
-            fc = SiteData(fc.dt_h, fc.load_e_kw, fc.load_h_kw / (1.0 - self.forecast_error), fc.wind_kw, fc.pv_kw,
-                          fc.buy_price, fc.sell_price)
+        t = sim.t
+        t1, fc = window_forecast(sim.data, t, self.horizon_h, self.forecast_error, self.rng, self.heat_margin)
         plan = None if plan_kw is None else np.asarray(plan_kw, float)[t:t1]
         return self.solve(sim, fc, plan)
 

@@ -16,10 +16,9 @@ The sum-tree is a complete binary tree over a power-of-two number of leaves held
 batch level by level (log2 capacity steps). No compiled extension: torchrl's does not load against
 torch 2.13 here (issue 14).
 
-:class:`PrioritizedReplayBuffer` has the interface of :class:`learners.maddpg.ReplayBuffer`
-(``add``, ``sample``, ``sample_episodes``, ``state_dict``, ``load_state_dict``, ``size``, ``pos``,
-``capacity``); ``sample`` adds ``"idx"`` (int64 (B,)) and ``"weights"`` (float32 (B,)) to the batch,
-and :meth:`PrioritizedReplayBuffer.update_priorities` takes the batch's TD errors back.
+:class:`PrioritizedReplayBuffer` is a :class:`learners.maddpg.ReplayBuffer` (storage, ``sample_episodes``
+(uniform over episodes) and persistence are the base class's, plus the tree); ``sample`` adds ``"idx"``
+(int64 (B,)) and ``"weights"`` (float32 (B,)) to the batch, and :meth:`PrioritizedReplayBuffer.update_priorities` takes the batch's TD errors back.
 """
 
 from __future__ import annotations
@@ -28,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .maddpg import ReplayBuffer
 
 __all__ = ["PrioritizedReplayBuffer", "SumTree", "beta_schedule"]
 
@@ -131,7 +132,7 @@ class SumTree:
         return idx
 
 
-class PrioritizedReplayBuffer:
+class PrioritizedReplayBuffer(ReplayBuffer):
     """Joint-transition replay with proportional prioritisation (drop-in for ``learners.maddpg.ReplayBuffer``).
 
     Arrays as ``ReplayBuffer``: ``state`` (N, S), ``obs`` (N, n_agents, O), ``act`` (N, n_agents, A_max),
@@ -152,30 +153,17 @@ class PrioritizedReplayBuffer:
                  extra: dict[str, tuple[int, ...]] | None = None) -> None:
         if alpha < 0 or eps <= 0 or not 0.0 <= beta0 <= 1.0:
             raise ValueError("need alpha >= 0, eps > 0 and beta0 in [0, 1]")
-        cap = max(episode_len, capacity - capacity % episode_len)
-        self.capacity, self.T = cap, episode_len
-        self.data: dict[str, np.ndarray] = {
-            "state": np.zeros((cap, state_dim), np.float32), "obs": np.zeros((cap, n_agents, obs_dim), np.float32),
-            "act": np.zeros((cap, n_agents, act_dim), np.float32), "rew": np.zeros((cap, n_agents), np.float32),
-            "next_state": np.zeros((cap, state_dim), np.float32),
-            "next_obs": np.zeros((cap, n_agents, obs_dim), np.float32), "done": np.zeros(cap, np.float32),
-        }
-        for k, shape in (extra or {}).items():
-            self.data[k] = np.zeros((cap, *shape), np.float32)
+        super().__init__(capacity, n_agents, state_dim, obs_dim, act_dim, episode_len, extra=extra)
         self.alpha, self.eps, self.beta0, self.beta = float(alpha), float(eps), float(beta0), float(beta0)
         self.stratified = stratified
-        self.tree = SumTree(cap)
+        self.tree = SumTree(self.capacity)
         self.max_priority = 1.0
-        self.pos, self.size = 0, 0
 
     # -- storage ---------------------------------------------------------------------------------------
     def add(self, **tr: np.ndarray) -> None:
         """Store one transition (keys as the arrays) with the largest priority seen so far."""
-        for k, v in tr.items():
-            self.data[k][self.pos] = v
         self.tree.set(np.array([self.pos]), np.array([self.max_priority]))
-        self.pos = (self.pos + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
+        super().add(**tr)
 
     def priority(self, td_error: np.ndarray) -> np.ndarray:
         """p = (|δ| + ε)^α for TD errors (B,)."""
@@ -222,26 +210,16 @@ class PrioritizedReplayBuffer:
         out["weights"] = torch.from_numpy(self.is_weights(idx).astype(np.float32))
         return out
 
-    def sample_episodes(self, n: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """``n`` whole episodes drawn uniformly (every array shaped (n, T, ...)); priorities are per transition."""
-        n_ep = self.size // self.T
-        ep = rng.integers(0, n_ep, n)
-        idx = (ep[:, None] * self.T + np.arange(self.T)[None, :]).reshape(-1)
-        return {k: torch.from_numpy(v[idx].reshape(n, self.T, *v.shape[1:])) for k, v in self.data.items()}
-
     # -- persistence -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Tensors and numbers for a checkpoint (loadable with ``torch.load(weights_only=True)``)."""
-        return {"pos": self.pos, "size": self.size, "beta": self.beta, "max_priority": self.max_priority,
-                "priorities": torch.from_numpy(self.tree.leaves()[: self.size]),
-                **{k: torch.from_numpy(v[: self.size].copy()) for k, v in self.data.items()}}
+        return {**super().state_dict(), "beta": self.beta, "max_priority": self.max_priority,
+                "priorities": torch.from_numpy(self.tree.leaves()[: self.size])}
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` (same capacity and shapes)."""
-        self.pos, self.size = int(d["pos"]), int(d["size"])
+        super().load_state_dict(d)
         self.beta, self.max_priority = float(d["beta"]), float(d["max_priority"])
-        for k in self.data:
-            self.data[k][: self.size] = d[k].numpy()
         self.tree = SumTree(self.capacity)
         if self.size:
             self.tree.set(np.arange(self.size), d["priorities"].numpy())

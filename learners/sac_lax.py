@@ -49,6 +49,7 @@ from stable_baselines3 import DDPG, PPO, SAC, TD3
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from aggregation.io import atomic_write
 from aggregation.multi_energy import SiteConfig, SiteData, summarise
 from learners.multi_energy_env import MultiEnergyEnv
 from learners.projection import ProjectedEnv
@@ -340,18 +341,14 @@ class SB3Learner:
 
     def _save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.model.save(folder / "model_tmp.zip")
-        (folder / "model_tmp.zip").replace(folder / self.checkpoint_name)
+        atomic_write(folder / self.checkpoint_name, self.model.save)
         if hasattr(self.model, "replay_buffer"):
-            self.model.save_replay_buffer(folder / "replay_tmp.pkl")
-            (folder / "replay_tmp.pkl").replace(folder / "replay.pkl")
+            atomic_write(folder / "replay.pkl", self.model.save_replay_buffer)
         state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
                  "action_space": self.model.action_space.np_random.bit_generator.state,
                  "env_before_reset": self._gym.rng_state_before_reset, "episodes": self.episodes,
                  "noise": getattr(self.model, "action_noise", None)}
-        with open(folder / "state_tmp.pkl", "wb") as fh:
-            pickle.dump(state, fh)
-        (folder / "state_tmp.pkl").replace(folder / "state.pkl")
+        atomic_write(folder / "state.pkl", lambda fh: pickle.dump(state, fh))
         (folder / "episodes.json").write_text(json.dumps(self.episodes))
 
     def _load(self, folder: Path) -> None:

@@ -38,9 +38,8 @@ from .build import build_model
 from .schema import Scenario
 
 __all__ = [
-    "BusGroup", "GroupEnvelope", "LoopResult", "UncontrolledDay", "bus_signals", "envelope_excess", "envelope_kw", "groups_for",
-    "replica_peak_mw",
-    "run_closed_loop", "run_controlled", "run_uncontrolled",
+    "BusGroup", "GroupEnvelope", "LoopResult", "UncontrolledDay", "bus_signals", "envelope_excess", "envelope_kw",
+    "groups_for", "replica_peak_mw", "run_closed_loop", "run_controlled", "run_uncontrolled",
 ]
 
 Controlled = Callable[[], tuple[Policy, Decider | None]]
@@ -231,16 +230,17 @@ def envelope_kw(m: VppModel, rec: _EnvelopeRecorder) -> GroupEnvelope:
     """
     dt = m.step_h
     kinds = sorted({k for r in rec.rows for k in r})
-    lo = {k: np.array([r.get(k, (0.0, 0.0, 0.0))[0] for r in rec.rows]) for k in kinds}
-    hi = {k: np.array([r.get(k, (0.0, 0.0, 0.0))[1] for r in rec.rows]) for k in kinds}
-    us = {k: np.array([r.get(k, (0.0, 0.0, 0.0))[2] for r in rec.rows]) for k in kinds}
+    # (T, 3) per kind: lowest, highest and usual power of each period
+    per_kind = {k: np.array([r.get(k, (0.0, 0.0, 0.0)) for r in rec.rows], dtype=float).reshape(-1, 3) for k in kinds}
+    lo = {k: v[:, 0] for k, v in per_kind.items()}
+    hi = {k: v[:, 1] for k, v in per_kind.items()}
+    us = {k: v[:, 2] for k, v in per_kind.items()}
     n_t = len(rec.rows)
     usual = sum(us.values()) if kinds else np.zeros(n_t)
     p_min = (sum(lo.values()) if kinds else np.zeros(n_t)) - usual
     p_max = (sum(hi.values()) if kinds else np.zeros(n_t)) - usual
     cum_usual = np.cumsum(usual) * dt
     cum_floor = np.cumsum(sum(v for k, v in lo.items() if k != "ev") if kinds else np.zeros(n_t)) * dt
-    ev_late = np.zeros(n_t)
     if "ev" in m.fleet.units and "ev" in lo:
         ev = m.fleet.units["ev"]
         horizon = n_t * dt

@@ -14,7 +14,7 @@ from aggregation.model import SystemSignal
 
 from .base import ScenarioBase, ScenarioError
 
-__all__ = ["base_dispatch", "case_for", "grid_signal", "nodal_signal", "single_bus"]
+__all__ = ["base_dispatch", "case_for", "day_dispatch", "grid_signal", "nodal_signal", "single_bus"]
 
 
 def _grid():
@@ -47,6 +47,12 @@ def case_for(sc: ScenarioBase):
         raise ScenarioError(f"scenario {sc.name}: grid: {exc}") from None
 
 
+def day_dispatch(sc: ScenarioBase, case, bus_mw: dict | None = None, *, ac: bool = False):
+    """The scenario day's dispatch of ``case`` with park load changes ``{bus: (T,) MW}`` (raises on infeasible)."""
+    return _grid().dispatch_day(case, bus_mw or None, day_of_year=sc.start_day_of_year, weather_file=sc.weather.file,
+                                step_h=sc.step_h, n_periods=sc.n_steps, ac_check=ac)
+
+
 def base_dispatch(sc: ScenarioBase):
     """Dispatch of the case without any participating DER.
 
@@ -55,10 +61,7 @@ def base_dispatch(sc: ScenarioBase):
     """
     g = _grid()
     try:
-        return g.dispatch_day(
-            case_for(sc), None, day_of_year=sc.start_day_of_year, weather_file=sc.weather.file,
-            step_h=sc.step_h, n_periods=sc.n_steps,
-        )
+        return day_dispatch(sc, case_for(sc))
     except g.DispatchInfeasible as exc:
         raise ScenarioError(f"scenario {sc.name}: the base dispatch is infeasible: {exc}") from None
 

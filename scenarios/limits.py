@@ -47,6 +47,7 @@ from aggregation.distributions import (
     PositiveFloat,
     PowerKW,
     TemperatureC,
+    check_range,
 )
 
 __all__ = [
@@ -116,7 +117,7 @@ def check_uniform(low: float, high: float, *, ge: float | None = None, le: float
     lo, hi = _finite("low", low), _finite("high", high)
     if hi < lo:
         raise ValueError(f"high ({hi:g}) must be >= low ({lo:g})")
-    _check_bounds({"low": lo, "high": hi}, ge=ge, le=le, gt=gt)
+    check_range({"low": lo, "high": hi}, ge=ge, le=le, gt=gt)
 
 
 def check_clipped_normal(mean: float, std: float, min: float, max: float, *,  # noqa: A002 - the YAML names
@@ -138,17 +139,7 @@ def check_clipped_normal(mean: float, std: float, min: float, max: float, *,  # 
         raise ValueError(f"max ({values['max']:g}) must be >= min ({values['min']:g})")
     if not values["min"] <= values["mean"] <= values["max"]:
         raise ValueError(f"mean ({values['mean']:g}) must lie in [min, max] = [{values['min']:g}, {values['max']:g}]")
-    _check_bounds({k: values[k] for k in ("mean", "min", "max")}, ge=ge, le=le, gt=gt)
-
-
-def _check_bounds(values: Mapping[str, float], *, ge: float | None, le: float | None, gt: float | None) -> None:
-    for name, v in values.items():
-        if ge is not None and v < ge:
-            raise ValueError(f"{name} ({v:g}) must be >= {ge:g}")
-        if gt is not None and v <= gt:
-            raise ValueError(f"{name} ({v:g}) must be > {gt:g}")
-        if le is not None and v > le:
-            raise ValueError(f"{name} ({v:g}) must be <= {le:g}")
+    check_range({k: values[k] for k in ("mean", "min", "max")}, ge=ge, le=le, gt=gt)
 
 
 def check_known_keys(block: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
@@ -456,23 +447,9 @@ def check_weights(name_or_path: Any, *, base_dir: str | Path | None = None) -> P
 
 
 def _resolve_callable(path: str) -> Callable[..., Any]:
-    try:  # the resolver the organiser itself uses, so validate and run agree
-        from aggregation.rules import resolve_custom
-    except ImportError:  # pragma: no cover - module moved
-        resolve_custom = None
-    if resolve_custom is not None:
-        return resolve_custom(path)
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr.isidentifier():
-        raise ValueError(f"custom_rule must look like 'package.module:function', got {path!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"custom_rule {path!r}: cannot import module {module_name!r}: {exc}") from None
-    fn = getattr(module, attr, None)
-    if fn is None or not callable(fn):
-        raise ValueError(f"custom_rule {path!r}: {module_name!r} has no callable {attr!r}")
-    return fn
+    from aggregation.rules import resolve_custom  # the organiser's resolver, so validate and run agree
+
+    return resolve_custom(path)
 
 
 def check_custom_rule(path: Any) -> str:

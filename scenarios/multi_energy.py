@@ -277,7 +277,8 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
         _say(progress, "sac_lax: shipped policy with the in-loop projection")
         prev = build_day(sc.model_copy(update={"start_day_of_year": sc.start_day_of_year - 1 or 365}))[1]
         hist = np.stack([prev.load_e_kw, prev.load_h_kw, prev.wind_kw, prev.pv_kw], axis=1)
-        res = play_day(cfg, build_day(sc)[1], hist, day_of_year=sc.start_day_of_year)
+        day = data if data.n_periods == sc.n_periods else build_day(sc)[1]  # the whole day even on smoke runs
+        res = play_day(cfg, day, hist, day_of_year=sc.start_day_of_year)
         tables["sac_lax"] = res["table"]
         rows["sac_lax"] = {**res["summary"], "violation_kwh": res["violation_kwh"], "latency_ms": res["latency_ms"][0]}
     summary = pd.DataFrame(rows).T

@@ -34,41 +34,33 @@ _COL = {"gas turbine": "tab:red", "battery": "tab:purple", "wind": "tab:cyan", "
 
 def plot_power_balance(df: pd.DataFrame, path: Path, title: str) -> None:
     """Electric supply (up) and consumption besides the load (down) per period, load as a line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = np.arange(len(df))
     parts = {"gas turbine": df["gt_p_kw"], "battery": df["bat_p_kw"], "wind": df["wind_kw"], "PV": df["pv_kw"],
              "grid buy": df["buy_kw"], "grid sell": -df["sell_kw"], "heat pump": -df["hp_p_kw"],
              "unserved": df["unserved_e_kw"], "excess": -df["excess_e_kw"]}
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    _stack(ax, x, parts, _COL)
-    ax.plot(x, df["load_e_kw"], "k-", lw=2, label="electric load")
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set(xlabel="period (h)", ylabel="kW", title=title)
-    ax.legend(fontsize=7, ncol=3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _plot_balance(parts, df["load_e_kw"], "electric load", "kW", path, title)
 
 
 def plot_heat_balance(df: pd.DataFrame, path: Path, title: str) -> None:
     """Heat supply (up) and storage charging / venting (down) per period, heat load as a line."""
+    parts = {"gas turbine heat": df["gt_q_kw"], "heat pump": df["hp_q_kw"], "thermal storage": df["tes_q_kw"],
+             "unserved": df["unserved_h_kw"], "vented": -df["vented_h_kw"]}
+    _plot_balance(parts, df["load_h_kw"], "heat load", "kW_th", path, title)
+
+
+def _plot_balance(parts: dict[str, pd.Series], load: pd.Series, load_label: str, ylabel: str, path: Path,
+                  title: str) -> None:
+    """Stacked ``parts`` per period with ``load`` as a black line (the balance figures)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = np.arange(len(df))
-    parts = {"gas turbine heat": df["gt_q_kw"], "heat pump": df["hp_q_kw"], "thermal storage": df["tes_q_kw"],
-             "unserved": df["unserved_h_kw"], "vented": -df["vented_h_kw"]}
+    x = np.arange(len(load))
     fig, ax = plt.subplots(figsize=(9, 4.5))
     _stack(ax, x, parts, _COL)
-    ax.plot(x, df["load_h_kw"], "k-", lw=2, label="heat load")
+    ax.plot(x, load, "k-", lw=2, label=load_label)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set(xlabel="period (h)", ylabel="kW_th", title=title)
+    ax.set(xlabel="period (h)", ylabel=ylabel, title=title)
     ax.legend(fontsize=7, ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

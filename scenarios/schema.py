@@ -56,6 +56,14 @@ __all__ = [
 _Strict = Strict  # wave-1 name
 
 
+def _der_method(v: str, **filters: bool) -> str:
+    """``v`` when it names a method of :mod:`learners.registry` for der_aggregation scenarios (and ``filters``)."""
+    allowed = methods.names(scenario_kind="der_aggregation", **filters)
+    if v not in allowed:
+        raise ValueError(f"must be one of {allowed}")
+    return v
+
+
 class PolicySpec(Strict):
     """Which DER policy acts: a registered method with a fleet policy (``rule``, ``greedy``, ``qmix`` …)."""
 
@@ -67,10 +75,7 @@ class PolicySpec(Strict):
     @field_validator("kind")
     @classmethod
     def _registered(cls, v: str) -> str:
-        allowed = methods.names(policy=True, scenario_kind="der_aggregation")
-        if v not in allowed:
-            raise ValueError(f"must be one of {allowed}")
-        return v
+        return _der_method(v, policy=True)
 
     @model_validator(mode="after")
     def _weights_for_learned(self) -> PolicySpec:
@@ -113,10 +118,7 @@ class TrainingSpec(Strict):
     @field_validator("learner")
     @classmethod
     def _trainable(cls, v: str) -> str:
-        allowed = methods.names(trainable=True, scenario_kind="der_aggregation")
-        if v not in allowed:
-            raise ValueError(f"must be one of {allowed}")
-        return v
+        return _der_method(v, trainable=True)
 
     @model_validator(mode="after")
     def _valid(self) -> TrainingSpec:
@@ -168,10 +170,7 @@ class Scenario(ScenarioBase):
     @field_validator("method")
     @classmethod
     def _registered_method(cls, v: str | None) -> str | None:
-        allowed = methods.names(scenario_kind="der_aggregation")
-        if v is not None and v not in allowed:
-            raise ValueError(f"must be one of {allowed}")
-        return v
+        return v if v is None else _der_method(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -210,6 +210,15 @@ def _day_axis(ax: Any, m: ServeModel) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(4))
 
 
+def _day_figure(m: ServeModel, width: float = 6.0, left: float = 0.1) -> tuple[Figure, Any]:
+    """A one-axes figure of the day (hours on the x axis, few ticks)."""
+    fig = Figure(figsize=(width, 3.2), dpi=DPI)
+    fig.subplots_adjust(left=left, right=0.88, bottom=0.15, top=0.9)
+    ax = fig.subplots()
+    _day_axis(ax, m)
+    return fig, ax
+
+
 def fig_park_load(m: ServeModel) -> Figure:
     """Net load of each park (controlled solid, baseline dashed) against the system index η_GI.
 
@@ -218,10 +227,7 @@ def fig_park_load(m: ServeModel) -> Figure:
     """
     parks = m.main.park_series()
     base = m.base.park_series() if m.base is not None else None
-    fig = Figure(figsize=(6.4, 3.2), dpi=DPI)
-    fig.subplots_adjust(left=0.11, right=0.88, bottom=0.15, top=0.9)
-    ax = fig.subplots()
-    _day_axis(ax, m)
+    fig, ax = _day_figure(m, width=6.4, left=0.11)
     hours = np.arange(m.main.n_steps) * m.sc.step_h
     colors = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
     for j, name in enumerate(m.park_names):
@@ -250,10 +256,7 @@ def fig_park_load(m: ServeModel) -> Figure:
 def fig_load_by_kind(m: ServeModel) -> Figure:
     """System load by DER kind (stacked consumers, generators below zero) and the net load."""
     sysdf = m.main.system_series()
-    fig = Figure(figsize=(6.0, 3.2), dpi=DPI)
-    fig.subplots_adjust(left=0.1, right=0.88, bottom=0.15, top=0.9)
-    ax = fig.subplots()
-    _day_axis(ax, m)
+    fig, ax = _day_figure(m)
     ax.set_ylabel("MW")
     if not len(sysdf):
         ax.set_title("load by DER kind (press Step)", fontsize=9, y=1.0)
@@ -277,10 +280,7 @@ def fig_load_by_kind(m: ServeModel) -> Figure:
 def fig_temperature(m: ServeModel) -> Figure:
     """Indoor temperature of the air conditioners: median and 5-95 % band, with outdoor temperature."""
     sysdf = m.main.system_series()
-    fig = Figure(figsize=(6.0, 3.2), dpi=DPI)
-    fig.subplots_adjust(left=0.1, right=0.88, bottom=0.15, top=0.9)
-    ax = fig.subplots()
-    _day_axis(ax, m)
+    fig, ax = _day_figure(m)
     ax.set_ylabel("°C")
     ax.set_title("indoor temperature (AC, 5-95 %)", fontsize=9, y=1.0)
     if not len(sysdf):

@@ -265,11 +265,11 @@ def _rmtree(p: Path) -> None:
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
+    from aggregation.io import write_text
+
     from .progress import to_jsonable
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(obj), indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(to_jsonable(obj), indent=1, sort_keys=True))
 
 
 # ------------------------------------------------------------------ engines
@@ -431,20 +431,16 @@ def _table(rows: Iterable[dict], keys: list[str], engine: str) -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:
-    """``sweep.csv`` and ``sweep.parquet``, each written to a temporary name and renamed."""
-    for ext in ("csv", "parquet"):
-        path = out / f"sweep.{ext}"
-        tmp = path.with_name(path.name + ".tmp")
-        if ext == "csv":
-            table.to_csv(tmp, index=False)
-        else:
-            t = table.copy()
-            # Parameter columns may mix ints and strings across cells; parquet wants one type.
-            for c in t.columns:
-                if t[c].dtype == object:
-                    t[c] = t[c].map(lambda v: v if v is None or isinstance(v, str) else str(v))
-            t.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+    """``sweep.csv`` and ``sweep.parquet``, each written atomically (:func:`aggregation.io.atomic_write`)."""
+    from aggregation.io import atomic_write, write_text
+
+    write_text(out / "sweep.csv", table.to_csv(index=False))
+    t = table.copy()
+    # Parameter columns may mix ints and strings across cells; parquet wants one type.
+    for c in t.columns:
+        if t[c].dtype == object:
+            t[c] = t[c].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    atomic_write(out / "sweep.parquet", lambda fh: t.to_parquet(fh, index=False))
 
 
 def metric_columns(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:

@@ -114,7 +114,7 @@ def train(sc: Scenario, out_root: Path, *, learner: str | None = None, episodes:
     ckpt = folder / getattr(cls, "checkpoint_name", "checkpoint.pt")
     if resume and not ckpt.exists():
         raise ScenarioError(f"{ckpt}: no checkpoint to resume; run without --resume to start training")
-    if folder.exists() and not resume and ckpt.exists():
+    if not resume and ckpt.exists():
         raise ScenarioError(f"{folder} already holds a training run: pass --resume to continue it, "
                             "or choose another --out")
     overrides = {} if checkpoint_every is None else {"checkpoint_interval": checkpoint_every}

@@ -26,6 +26,7 @@ import pandas as pd
 from . import results
 from .closed_loop import envelope_excess, groups_for, run_closed_loop, run_uncontrolled
 from .gridcase import _grid, base_dispatch, case_for, grid_signal
+from .gridcase import day_dispatch as _dispatch
 from .schema import Scenario
 
 __all__ = ["base_dispatch", "bounds_for", "case_for", "envelope_for", "grid_signal", "run_sweep", "sweep_rows"]
@@ -90,7 +91,7 @@ def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, contr
     """The uncontrolled, open-loop and closed-loop rows of one agent count (bound columns included)."""
     g = _grid()
     ac = sc.grid.ac_check
-    base = _metrics(base_result if not ac else _dispatch(sc, case, {}, ac=True))
+    base = _metrics(base_result if not ac or base_result.ac is not None else _dispatch(sc, case, {}, ac=True))
     common = {"n_agents": n_agents}
     rows = [{"mode": "uncontrolled", **common, **base, "iterations": 0}]
     if n_agents == 0:
@@ -137,11 +138,6 @@ def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, contr
     return rows
 
 
-def _dispatch(sc: Scenario, case, bus_mw: dict, *, ac: bool = False):
-    return _grid().dispatch_day(case, bus_mw or None, day_of_year=sc.start_day_of_year, weather_file=sc.weather.file,
-                                step_h=sc.step_h, n_periods=sc.n_steps, ac_check=ac)
-
-
 def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, controlled, progress: bool) -> pd.DataFrame:
     """Every agent count of ``sc.grid.sweep_agents``: rows of :func:`sweep_rows`; writes table and plot.
 
@@ -151,7 +147,7 @@ def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, contro
 
     g = _grid()
     case = case_for(sc)
-    base_result = _dispatch(sc, case, {})
+    base_result = _dispatch(sc, case, {}, ac=sc.grid.ac_check)  # its AC check serves every N's base row
     sizes = sorted(set(sc.grid.sweep_agents))
     rows: list[dict] = []
     with tqdm(desc=f"{sc.name} sweep", unit="group-day", delay=2.0, disable=not progress) as bar:

@@ -111,19 +111,17 @@ class DeviceKind:
     def park_capable(cls) -> bool:
         """Whether DER-aggregation parks may hold the kind: it draws units and either acts on a
         discrete ladder or follows its own profile. Continuous kinds (batteries, CHP, …) are
-        dispatched by the multi-energy pipeline instead."""
-        draws = cls.draw.__func__ is not DeviceKind.draw.__func__
-        return draws and (cls.actions == "discrete" or (cls.actions == "none" and hasattr(cls, "park_output_kw")))
+        dispatched by the multi-energy pipeline instead.
+
+        (A park kind defines ``draw(spec, park, n, rng, env) -> dict[str, np.ndarray]``: the columns,
+        one array per field of ``soa_cls``, of ``n`` units of one park, drawn with ``rng``.)"""
+        return hasattr(cls, "draw") and (
+            cls.actions == "discrete" or (cls.actions == "none" and hasattr(cls, "park_output_kw")))
 
     @classmethod
     def count(cls, spec: Any, scale: float) -> int:
         """Units of a park block at a scale (whole units, rounded half to even like Python's ``round``)."""
         return int(round(getattr(spec, "count", 1) * scale))
-
-    @classmethod
-    def draw(cls, spec: Any, park: int, n: int, rng: np.random.Generator, env: DrawEnv) -> dict[str, np.ndarray]:
-        """Columns (one array per field of ``soa_cls``) of ``n`` units of one park, drawn with ``rng``."""
-        raise NotImplementedError
 
     # ---- hooks of a period; discrete kinds implement usual / device_avail / candidate_p_kw / observe
     @classmethod

@@ -94,7 +94,10 @@ def storage_bounds(s: StorageSoA, dt_h: float) -> tuple[np.ndarray, np.ndarray]:
 
     Negative p charges; the charge room is (E_max - E)/(eta_ch*dt), the discharge room (E - E_min)*eta_dis/dt.
     """
-    eta_ch, eta_dis = storage_efficiencies(s)
+    return _bounds(s, dt_h, *storage_efficiencies(s))
+
+
+def _bounds(s: StorageSoA, dt_h: float, eta_ch: np.ndarray, eta_dis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     room_ch = np.maximum(s.e_max_kwh - s.e_kwh, 0.0) / (eta_ch * dt_h)
     room_dis = np.maximum(s.e_kwh - s.e_min_kwh, 0.0) * eta_dis / dt_h
     return -np.minimum(s.p_charge_max_kw, room_ch), np.minimum(s.p_discharge_max_kw, room_dis)
@@ -107,9 +110,9 @@ def storage_step(s: StorageSoA, p_set_kw: np.ndarray, dt_h: float) -> dict[str, 
     (bus side, >= 0), ``loss_kwh`` (>= 0), ``e_kwh`` (after), ``clip_kw`` (set-point minus delivered).
     Conservation: e_after - e_before = (charge_kw - discharge_kw)*dt - loss_kwh exactly (up to rounding).
     """
-    lo, hi = storage_bounds(s, dt_h)
-    p = np.clip(np.asarray(p_set_kw, dtype=np.float64), lo, hi)
     eta_ch, eta_dis = storage_efficiencies(s)
+    lo, hi = _bounds(s, dt_h, eta_ch, eta_dis)
+    p = np.clip(np.asarray(p_set_kw, dtype=np.float64), lo, hi)
     ch = np.maximum(-p, 0.0)
     dis = np.maximum(p, 0.0)
     stored_in = eta_ch * ch * dt_h

@@ -19,6 +19,7 @@ objective, the L1 distance ``sum_g |L_g - T_g|`` (kW,
 
 from __future__ import annotations
 
+import abc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,7 +139,7 @@ class Solution(NamedTuple):
     info: dict
 
 
-class PeriodDecider:
+class PeriodDecider(abc.ABC):
     """Shell of an optimisation baseline as a model decider.
 
     ``decider(views, policy=None, *, targets=None) -> {kind: (n_kind,) int64 actions}``:
@@ -165,9 +166,9 @@ class PeriodDecider:
         self.last: PeriodDecision | None = None
         self.history: list[dict] = []
 
+    @abc.abstractmethod
     def solve(self, table: PeriodTable) -> Solution:
         """Decide one period on the table (the method's own computation, timed by :meth:`decide`)."""
-        raise NotImplementedError
 
     def decide(self, table: PeriodTable) -> PeriodDecision:
         """Solve one period table, timed (``time_s``), and score the result."""

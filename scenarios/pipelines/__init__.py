@@ -21,8 +21,9 @@ from typing import Any
 import pandas as pd
 
 from .. import results
+from ..errors import ScenarioError
 
-__all__ = ["RunContext", "RunOutput"]
+__all__ = ["RunContext", "RunOutput", "training_folder"]
 
 
 @dataclass
@@ -90,3 +91,35 @@ class RunContext:
 
     def _path(self, label: str) -> Path | None:
         return self.folder / f"checkpoint_{label}.pkl" if self.folder is not None else None
+
+
+def training_folder(sc: Any, out_root: Path, kind: str, *, learner: str | None, resume: bool,
+                    checkpoint_every: int | None, trains: str, learners: str, default: str | None = None,
+                    checkpoints: tuple[str, ...] = ("checkpoint.pt",)) -> tuple[str, Path]:
+    """The learner and the (created) folder ``<out_root>/<scenario>-<learner>`` of ``vppsim train`` for a kind
+    whose learners checkpoint every episode.
+
+    Args:
+        kind: the scenario kind; the learner must be trainable for it.
+        learner: the requested learner (None: ``default``, else the first trainable one).
+        trains: the message's subject of "… trains <learners>" (e.g. ``"the vpp_market game trains"``).
+        learners: the message's subject of "… checkpoint every episode" (e.g. ``"these learners"``).
+        checkpoints: files of which one must exist to resume (the first is named in the error).
+
+    Raises:
+        ScenarioError: a learner not trainable for ``kind``, ``checkpoint_every`` given, or ``resume`` without a
+            checkpoint.
+    """
+    import learners.registry as methods
+
+    ok = methods.names(trainable=True, scenario_kind=kind)
+    name = learner or default or ok[0]
+    if name not in ok:
+        raise ScenarioError(f"--learner {name!r}: {trains} {', '.join(ok)}")
+    if checkpoint_every is not None:
+        raise ScenarioError(f"--checkpoint-every: {learners} checkpoint every episode")
+    folder = Path(out_root) / f"{sc.name}-{name}"
+    if resume and not any((folder / c).exists() for c in checkpoints):
+        raise ScenarioError(f"{folder / checkpoints[0]}: no checkpoint to resume; run without --resume")
+    folder.mkdir(parents=True, exist_ok=True)
+    return name, folder

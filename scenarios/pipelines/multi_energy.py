@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
+from . import training_folder
 from .folder_run import folder_pipeline
 
 _PIPELINE = folder_pipeline("scenarios.multi_energy:run")
@@ -31,18 +31,12 @@ def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int 
     from learners.maddpg_mpc import train as train_two_stage
     from learners.maddpg_mpc_config import MADDPGMPCConfig
 
-    from ..multi_energy import build_day
+    from ..multi_energy import build_day, site_config
 
-    ok = methods.names(trainable=True, scenario_kind="multi_energy")
-    name = learner or "maddpg_mpc"
-    if name not in ok:
-        raise ScenarioError(f"--learner {name!r}: multi_energy scenarios train {', '.join(ok)}")
-    if checkpoint_every is not None:
-        raise ScenarioError("--checkpoint-every: these learners checkpoint every episode")
-    folder = Path(out_root) / f"{sc.name}-{name}"
-    if resume and not ((folder / "checkpoint.pt").exists() or (folder / "model.zip").exists()):
-        raise ScenarioError(f"{folder / 'checkpoint.pt'}: no checkpoint to resume; run without --resume")
-    folder.mkdir(parents=True, exist_ok=True)
+    name, folder = training_folder(sc, out_root, "multi_energy", learner=learner, default="maddpg_mpc",
+                                   resume=resume, checkpoint_every=checkpoint_every,
+                                   trains="multi_energy scenarios train", learners="these learners",
+                                   checkpoints=("checkpoint.pt", "model.zip"))
     entry = methods.get(name)
     if "sac_lax:" in str(entry.learner):
         _train_sb3(sc, name, folder, episodes, resume)
@@ -51,11 +45,9 @@ def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int 
     if episodes is not None:
         overrides["n_episodes"] = int(episodes)
     config = MADDPGMPCConfig.variant("full", **overrides)
-    cfg, days = None, []
-    for d in range(TRAINING_DAYS):
-        day = 1 + (sc.start_day_of_year - 1 + d) % 365
-        cfg, data, _ = build_day(sc.model_copy(update={"start_day_of_year": day}))
-        days.append(data)
+    cfg = site_config(sc)  # the site does not depend on the day
+    days = [build_day(sc.model_copy(update={"start_day_of_year": 1 + (sc.start_day_of_year - 1 + d) % 365}))[1]
+            for d in range(TRAINING_DAYS)]
     report_fn = (lambda msg: print(msg, flush=True)) if progress else None
     agent = train_two_stage(cfg, days, config, checkpoint_dir=folder, resume=resume, progress=report_fn)
     agent.export_weights(folder / "weights.pt")
@@ -68,13 +60,13 @@ def _train_sb3(sc: Any, name: str, folder: Path, episodes: int | None, resume: b
     from learners.forecasters import load_forecaster
     from learners.sac_lax import SHIPPED_FORECASTER, DaySampler, MultiEnergyTask, forecaster_provider
 
-    from ..multi_energy import build_day, build_year
+    from ..multi_energy import build_year, site_config
 
     opts = {} if episodes is None else {"n_episodes": int(episodes)}
     config = methods.config_for(name, opts)
     year = build_year(sc)
     provider = forecaster_provider(load_forecaster(SHIPPED_FORECASTER), year) if config.forecast else None
-    task = MultiEnergyTask(build_day(sc)[0], DaySampler(year, range(255)), provider)
+    task = MultiEnergyTask(site_config(sc), DaySampler(year, range(255)), provider)
     agent = methods.make_learner(name, task, opts)
     agent.train(None, checkpoint_dir=folder, resume=resume)
     methods.load_object(methods.get(name).export)(agent, folder / "weights.pt",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
+from . import training_folder
 from .folder_run import folder_pipeline
 
 _PIPELINE = folder_pipeline("scenarios.vpp_market:run")
@@ -25,20 +25,11 @@ def train(sc: Any, out_root: Path, *, learner: str | None = None, episodes: int 
     Raises:
         ScenarioError: an unknown learner, or ``resume`` without a checkpoint.
     """
-    import learners.registry as methods
-
     from ..vpp_market import train_learner
 
-    ok = [n for n in methods.names(trainable=True) if "vpp_market" in methods.get(n).scenario_kinds]
-    name = learner or ok[0]
-    if name not in ok:
-        raise ScenarioError(f"--learner {name!r}: the vpp_market game trains {', '.join(ok)}")
-    if checkpoint_every is not None:
-        raise ScenarioError("--checkpoint-every: the market learners checkpoint every episode")
-    folder = Path(out_root) / f"{sc.name}-{name}"
-    if resume and not (folder / "checkpoint.pt").exists():
-        raise ScenarioError(f"{folder / 'checkpoint.pt'}: no checkpoint to resume; run without --resume")
-    folder.mkdir(parents=True, exist_ok=True)
+    name, folder = training_folder(sc, out_root, "vpp_market", learner=learner, resume=resume,
+                                   checkpoint_every=checkpoint_every, trains="the vpp_market game trains",
+                                   learners="the market learners")
     report_fn = (lambda msg: print(msg, flush=True)) if progress else None
     train_learner(sc, name, n_episodes=episodes, checkpoint_dir=folder, weights=folder / "weights.pt",
                   resume=resume, progress=report_fn)

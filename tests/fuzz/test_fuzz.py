@@ -36,21 +36,17 @@ def warm() -> None:
     call_cli(["validate", "two_ac"], limit_s=120)
 
 
+def _reader_failures(n: int, seed: int, families) -> list[tuple[Case, list[str]]]:
+    return [(case, problems) for case in generate(n, seed=seed, families=families) if (problems := reader_case(case))]
+
+
 def test_reader_rejects_every_yaml_fault() -> None:
-    bad = []
-    for case in generate(240, seed=1, families=YAML_FAMILIES):
-        problems = reader_case(case)
-        if problems:
-            bad.append((case, problems))
+    bad = _reader_failures(240, 1, YAML_FAMILIES)
     assert not bad, _fail_report(bad)
 
 
 def test_reader_survives_random_damage() -> None:
-    bad = []
-    for case in generate(200, seed=2, families=RANDOM_FAMILIES):
-        problems = reader_case(case)
-        if problems:
-            bad.append((case, problems))
+    bad = _reader_failures(200, 2, RANDOM_FAMILIES)
     assert not bad, _fail_report(bad)
 
 
