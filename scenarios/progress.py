@@ -65,14 +65,42 @@ def configure(*, quiet: bool | None = None, mode: Mode | None = None, every_s: f
         _settings["every_s"] = float(every_s)
 
 
+class _LinesFile:
+    """A text stream wrapper that turns tqdm's ``\\r`` redraws into one plain line each.
+
+    tqdm redraws a bar in place with a leading carriage return; in a log file that piles
+    every redraw onto one ever-growing physical line. Each status string becomes its own
+    line here; empty writes (tqdm's clears and final newline) are dropped.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, s: str) -> int:
+        text = s.replace("\r", "").strip()
+        if text:
+            self._stream.write(text + "\n")
+        return len(s)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def quiet_tqdm_in_logs(stream: IO[str] | None = None) -> bool:
-    """Make tqdm bars created elsewhere (learners, third-party code) redraw at most every N s in logs.
+    """Make tqdm bars created elsewhere (learners, third-party code) print a plain line every N s in logs.
 
     Code outside :mod:`scenarios` cannot use :func:`progress_bar` (dependencies flow one
     way). tqdm reads ``TQDM_<ARG>`` environment defaults only when it is first imported,
     which has happened by the time the CLI runs, so tqdm's constructor is wrapped to
-    default ``mininterval``/``maxinterval`` to ``every_s`` (explicit arguments win). The
-    environment variables are set too, for child processes.
+    default ``mininterval``/``maxinterval`` to ``every_s`` (explicit arguments win) and to
+    write through :class:`_LinesFile`, so each redraw is one line instead of a ``\\r``
+    overwrite. The environment variables are set too, for child processes.
 
     Returns:
         True when the stream is not a terminal and the defaults were set.
@@ -92,6 +120,11 @@ def quiet_tqdm_in_logs(stream: IO[str] | None = None) -> bool:
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("mininterval", float(os.environ.get("TQDM_MININTERVAL", every)))
             kwargs.setdefault("maxinterval", float(os.environ.get("TQDM_MAXINTERVAL", max(every, 10.0))))
+            target = kwargs.get("file") or sys.stderr
+            if not isinstance(target, _LinesFile) and not _is_terminal(target):
+                kwargs["file"] = _LinesFile(target)
+            kwargs.setdefault("ncols", 100)  # no terminal to size against
+            kwargs.setdefault("ascii", True)
             orig(self, *args, **kwargs)
 
         __init__._vppsim_logs = True  # type: ignore[attr-defined]

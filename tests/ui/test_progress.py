@@ -113,9 +113,18 @@ def test_quiet_tqdm_in_logs(monkeypatch):
     assert os.environ["TQDM_MININTERVAL"] == "12"
     from tqdm import tqdm
 
-    bar = tqdm(total=3, file=io.StringIO())
-    assert bar.mininterval == 12
+    log = io.StringIO()
+    bar = tqdm(total=3, file=log, mininterval=0, maxinterval=0, miniters=1, desc="train")
+    assert bar.mininterval == 0
+    for _ in range(3):
+        bar.update(1)
     bar.close()
+    text = log.getvalue()
+    assert "\r" not in text  # no in-place redraws in a log
+    lines = [ln for ln in text.splitlines() if ln]
+    assert len(lines) >= 2 and all(ln.startswith("train") for ln in lines)
+    assert "3/3" in lines[-1]
+    assert tqdm(total=1, file=io.StringIO()).mininterval == 12
 
 
 def test_run_fields():
