@@ -53,12 +53,17 @@ class Targets:
         group_kw: (G,) target of each group's load (kW).
         der_kw: (N,) target of each DER row (kW); a unit's target is then the sum of its
             DERs' at every level (instead of the Eq. 5 rule).
+        gamma: fitness weight of the period while aiming at these targets (None: the period's
+            ``gamma_t``, Eq. 5's weight, the preceding period's zero-carbon index). A day-ahead
+            plan sets it (:mod:`aggregation.level_fitness`): with ``gamma_t = 0`` (a night without
+            renewables) every fitness is 0, no rule holds and the plan would be ignored.
     """
 
     park_kw: np.ndarray | None = None
     group: np.ndarray | None = None
     group_kw: np.ndarray | None = None
     der_kw: np.ndarray | None = None
+    gamma: float | None = None
 
     def __post_init__(self) -> None:
         if self.park_kw is not None and (self.group is not None or self.group_kw is not None):
@@ -317,9 +322,12 @@ class PeriodTable:
             no_shed: (N,) units that must not shed for a coalition (default none).
             kinds: ``kind -> (start, stop)`` rows (default all rows ``"ac"``).
             n_parks: number of parks (default largest park index + 1).
-            targets: VPP-level target (see :class:`Targets`; default the Eq. 5 rule).
+            targets: VPP-level target (see :class:`Targets`; default the Eq. 5 rule); its
+                ``gamma``, when set, replaces ``gamma``.
             step, hour_of_day, dt_h: period identification.
         """
+        targets = Targets.coerce(targets)
+        gamma = gamma if targets is None or targets.gamma is None else targets.gamma
         cand = np.atleast_2d(np.asarray(cand_kw, np.float32))
         av = np.atleast_2d(np.asarray(avail, bool))
         n = cand.shape[0]
@@ -351,7 +359,7 @@ class PeriodTable:
             hour_of_day=float(hour_of_day),
             dt_h=float(dt_h),
             n_parks=(int(park.max()) + 1 if n else 0) if n_parks is None else int(n_parks),
-            targets=Targets.coerce(targets),
+            targets=targets,
         )
 
 
@@ -493,6 +501,8 @@ def build_table(
     cat = {k: np.concatenate(v) for k, v in parts.items()}
     up, down = _ladders_by_kind(cat["cand"], cat["avail"], bounds)
     park = cat["park"]
+    targets = Targets.coerce(targets)
+    gamma = ctx.gamma if targets is None or targets.gamma is None else targets.gamma
     return PeriodTable(
         kinds=kinds,
         bounds=bounds,
@@ -508,13 +518,13 @@ def build_table(
         kind_index=_kind_index(bounds, start),
         movable=_movable(cat["cand"], cat["avail"]),
         g=float(ctx.g),
-        gamma=float(ctx.gamma),
+        gamma=float(gamma),
         lam=float(ctx.lam if lam is None else lam),
         step=int(ctx.step),
         hour_of_day=float(ctx.hour_of_day),
         dt_h=float(ctx.dt_h),
         n_parks=(int(park.max()) + 1 if start else 0) if n_parks is None else int(n_parks),
-        targets=Targets.coerce(targets),
+        targets=targets,
     )
 
 

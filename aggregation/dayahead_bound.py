@@ -45,6 +45,7 @@ net load (base load and PV included) and the controllable load alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,8 @@ class BoundInputs:
         eta: (T,) system zero-carbon index.
         fixed_kw: (T,) parks' net load that no control changes (base load - PV ...), summed.
         ac_lo, ac_hi: (n_ac, T) relaxed power range of each air conditioner (kW).
+        ac_usual_kw: (n_ac, T) power of its usual (uncontrolled) mode: the floor of a unit the
+            organiser's comfort guard protects (``AirConditioner.comfort_avail``).
         ac_a: (n_ac,) thermal decay per period ``exp(-dt/RC)``.
         ac_gain_c: (n_ac, T) ``T_out + R q`` equilibrium without cooling (°C).
         ac_cool_c: (n_ac,) ``R COP`` (°C per kW of electric power).
@@ -96,6 +99,7 @@ class BoundInputs:
     fixed_kw: np.ndarray
     ac_lo: np.ndarray
     ac_hi: np.ndarray
+    ac_usual_kw: np.ndarray
     ac_a: np.ndarray
     ac_gain_c: np.ndarray
     ac_cool_c: np.ndarray
@@ -144,7 +148,7 @@ def bound_inputs(model) -> BoundInputs:
     ev = f.units.get("ev")
     n_ac = 0 if ac is None else len(ac.t_in_c)
     n_ev = 0 if ev is None else len(ev.p_kw)
-    ac_lo, ac_hi = np.zeros((n_ac, n_t)), np.zeros((n_ac, n_t))
+    ac_lo, ac_hi, ac_usual = np.zeros((n_ac, n_t)), np.zeros((n_ac, n_t)), np.zeros((n_ac, n_t))
     gain_c, occ = np.zeros((n_ac, n_t)), np.zeros((n_ac, n_t), bool)
     ev_cap, ev_sess = np.zeros((n_ev, n_t)), np.full((n_ev, n_t), -1, np.int64)
     unc_ac, unc_ev = np.zeros((n_ac, n_t)), np.zeros((n_ev, n_t))
@@ -168,6 +172,7 @@ def bound_inputs(model) -> BoundInputs:
             cand = ac.mode_power_kw(ctx.t_out_c).astype(np.float64)
             ac_lo[:, k] = np.where(av, cand, np.inf).min(axis=1)
             ac_hi[:, k] = np.where(av, cand, -np.inf).max(axis=1)
+            ac_usual[:, k] = cand[np.arange(n_ac), usual]
             occ[:, k] = ac.user_on(hour)
             share = np.where(occ[:, k], 1.0, _AWAY_GAIN_SHARE)
             gain_c[:, k] = ctx.t_out_c + r * share * ac.q_gain_kw.astype(np.float64)
@@ -206,7 +211,7 @@ def bound_inputs(model) -> BoundInputs:
         dt_h=dt,
         eta=np.asarray(twin.eta_gi[:n_t], float),
         fixed_kw=unc_net - ac_kw - ev_kw,
-        ac_lo=np.minimum(ac_lo, unc_ac), ac_hi=np.maximum(ac_hi, unc_ac),
+        ac_lo=np.minimum(ac_lo, unc_ac), ac_hi=np.maximum(ac_hi, unc_ac), ac_usual_kw=ac_usual,
         ac_a=a if n_ac else np.zeros(0), ac_gain_c=gain_c, ac_cool_c=cool if n_ac else np.zeros(0),
         ac_t0=t0 if n_ac else np.zeros(0),
         ac_low=np.asarray(ac.comfort_low_c, float) if n_ac else np.zeros(0),
@@ -266,6 +271,8 @@ class BoundSolution:
         flex_kw: (T,) its controllable load.
         ac_kw: (n_ac, T), ev_kwh: (n_ev, T) its controls.
         candidates: ``(b, distance)`` of every scale tried.
+        score: the value the candidates were ranked by (``distance`` unless :func:`solve` got
+            a ``score``).
     """
 
     target: str
@@ -276,6 +283,7 @@ class BoundSolution:
     ac_kw: np.ndarray
     ev_kwh: np.ndarray
     candidates: list[tuple[float, float]]
+    score: float = float("nan")
 
 
 def _build(inp: BoundInputs):
@@ -371,13 +379,22 @@ def _build(inp: BoundInputs):
     return a_mat, lo, hi, np.concatenate(rlo), np.concatenate(rhi), layout
 
 
-def solve(inp: BoundInputs, target: str = "net", scales: tuple[float, ...] = SCALE_GRID) -> BoundSolution:
+def solve(
+    inp: BoundInputs,
+    target: str = "net",
+    scales: tuple[float, ...] = SCALE_GRID,
+    score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> BoundSolution:
     """Solve the programme for one target over a grid of scales and keep the best exact distance.
 
     Args:
         inp: the programme's data (:func:`bound_inputs`).
         target: ``"net"`` (whole parks' net load) or ``"flexible"`` (controllable load only).
         scales: multiples of the uncontrolled load's range tried as the index's range ``b``.
+        score: optional ranking of the candidates, ``score(ac_kw, ev_kwh) -> float`` (lower is
+            better); default the exact ``shape_distance`` of the candidate's load (the bound).
+            The level plan ranks by the distance its load keeps once the organiser's per-unit
+            comfort guard is applied (:func:`aggregation.level_fitness.guard_replay`).
     """
     import highspy
 
@@ -425,9 +442,10 @@ def solve(inp: BoundInputs, target: str = "net", scales: tuple[float, ...] = SCA
         flex = ac_kw.sum(axis=0) + ev_kwh.sum(axis=0) / inp.dt_h
         load = fixed + flex
         d = shape_distance(load, inp.eta)
+        rank = d if score is None else float(score(ac_kw, ev_kwh))
         tried.append((b, d))
-        if best is None or d < best.distance:
-            best = BoundSolution(target, d, b, load, flex, ac_kw.copy(), ev_kwh.copy(), tried)
+        if best is None or rank < best.score:
+            best = BoundSolution(target, d, b, load, flex, ac_kw.copy(), ev_kwh.copy(), tried, rank)
     if best is None:
         raise RuntimeError("the day-ahead programme found no optimal solution at any scale")
     return best

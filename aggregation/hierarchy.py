@@ -307,6 +307,7 @@ class SelfOrganiser:
         level_rows: one dict per period and level (0..max_levels): statistics.
         snapshots: ``step -> [LevelTable, ...]`` exported levels of each period.
         figure_tables: ``step -> LevelTable`` of ``spec.figure_level`` at the snapshot hour.
+        records: keep the four records above (default True; False decides the same actions).
     """
 
     def __init__(self, spec: AggregationSpec, lam: float = 1.0, seed: int | None = None):
@@ -327,6 +328,11 @@ class SelfOrganiser:
         self._last: tuple[PeriodTable, np.ndarray] | None = None
         self._figure_exact = False
         self.plan_der_kw: np.ndarray | None = None
+        self.plan_gamma: float | None = None
+        # False: decide only, keep no per-period records (periods, level statistics, snapshots,
+        # figure tables); the actions are the same. Callers that read only the loads (the uptake
+        # sweep) save the level tables' cost, which grows with the number of DERs.
+        self.records = True
 
     # -------------------------------------------------------------- decider
     def __call__(
@@ -352,26 +358,30 @@ class SelfOrganiser:
         start = np.concatenate([np.asarray(policy.act(views[k])).reshape(-1) for k in table.kinds])
         act0 = sanitize(table, start)
         result = self.organise(table, act0)
-        self.record(table, result)
+        if self.records:
+            self.record(table, result)
         return table.split(result.actions)
 
-    def set_plan(self, der_kw: np.ndarray | None) -> None:
+    def set_plan(self, der_kw: np.ndarray | None, gamma: float | None = None) -> None:
         """A day-ahead plan per DER, ``(N, n_steps)`` kW (rows in table order), or None.
 
-        When set, period ``k`` uses ``Targets(der_kw=der_kw[:, k])`` (with the park targets
-        the model passes, if any): every level then aims at the sum of its DERs' planned
-        powers instead of Eq. 5's ``L_prev + g * P_max`` (used by the level-tracking rule,
-        :mod:`aggregation.level_fitness`).
+        When set, period ``k`` uses ``Targets(der_kw=der_kw[:, k], gamma=gamma)`` (with the
+        park targets the model passes, if any): every level then aims at the sum of its DERs'
+        planned powers instead of Eq. 5's ``L_prev + g * P_max`` (used by the level-tracking
+        rule, :mod:`aggregation.level_fitness`). ``gamma`` replaces the period's fitness
+        weight ``gamma_t`` while the plan is followed (None keeps ``gamma_t``).
         """
         self.plan_der_kw = None if der_kw is None else np.asarray(der_kw, np.float64)
+        self.plan_gamma = None if gamma is None else float(gamma)
 
     def _planned(self, views: Mapping[str, KindView], targets: TargetsLike) -> Targets:
         step = next(iter(views.values())).ctx.step
         given = Targets.coerce(targets)
         der = self.plan_der_kw[:, min(step, self.plan_der_kw.shape[1] - 1)]
+        gamma = self.plan_gamma
         if given is None:
-            return Targets(der_kw=der)
-        return Targets(park_kw=given.park_kw, group=given.group, group_kw=given.group_kw, der_kw=der)
+            return Targets(der_kw=der, gamma=gamma)
+        return Targets(park_kw=given.park_kw, group=given.group, group_kw=given.group_kw, der_kw=der, gamma=gamma)
 
     def reset(self) -> None:
         """Forget the hierarchy and every record (a new run)."""

@@ -11,6 +11,9 @@ data of :data:`UC_DATA` (start-up cost, no-load cost, minimum up/down times; ``d
   with binary commitment, start-up and shut-down, minimum up/down times, ramps, and the load's
   adjustment as a bounded variable that follows the same inertia dynamics as the game.
 * :func:`day_cost`: the cost of any schedule, the one number oracle and learners are compared on.
+* :func:`settle_period`: who pays whom in one cleared period (uniform price): each unit's profit
+  (revenue - fuel - no-load - start-up - surplus and non-performance charges) and the load's payment;
+  the rewards of the profit-seeking game (``docs/market.md`` §2.4).
 
 Units: MW, MWh, $, hours; period length ``step_h``.
 """
@@ -30,7 +33,7 @@ from grid.cases import GridCase, ThermalUnit
 
 __all__ = [
     "CostWeights", "ClearingResult", "MarketUnit", "UCData", "UCResult", "UC_DATA", "check_uc_schedule",
-    "clear_market", "day_cost", "market_units", "market_units_from_case", "solve_uc",
+    "Settlement", "clear_market", "day_cost", "market_units", "market_units_from_case", "settle_period", "solve_uc",
 ]
 
 _INF = highspy.kHighsInf
@@ -54,17 +57,20 @@ class UCData:
     min_down_h: float
 
 
-# Kumar et al. (2012), NREL/SR-5500-55433 "Power Plant Cycling Costs", Table 1-1, lower-bound median
-# warm-start costs (2011 $/MW); minimum up/down times from the IEEE RTS-96 (Grigg et al. 1999, Table 7:
-# U155 coal 8/8 h, U100 oil steam 8/8 h); gas CC 4/4 h and nuclear, hydro, import values are assumptions
-# (docs/market.md §1). No-load fraction 10 %: assumption (intercept of a linearised input-output curve).
+# Start-up costs: Lew et al. (2013), Western Wind and Solar Integration Study Phase 2, NREL/TP-5500-55588,
+# Table 7 (2011 $/MW of capacity; built on Kumar et al. 2012, NREL/SR-5500-55433): coal 124, gas CC 81,
+# steam 86 (our oil steam), nuclear 155 (transcribed as NREL's ReEDS-2.0 documents them,
+# inputs/plant_characteristics/README.md). Minimum up/down times from the IEEE RTS-96 (Grigg et al.
+# 1999, Table 7: U155 coal 8/8 h, U100 oil steam 8/8 h); gas CC 4/4 h and the nuclear, hydro, import
+# times are assumptions (docs/market.md §1). No-load fraction 10 %: assumption (intercept of a
+# linearised input-output curve).
 UC_DATA: dict[str, UCData] = {
-    "nuclear": UCData(300.0, 0.10, 24.0, 24.0),
-    "coal": UCData(65.0, 0.10, 8.0, 8.0),
-    "gas_cc": UCData(55.0, 0.10, 4.0, 4.0),
-    "gas_cc_new": UCData(55.0, 0.10, 4.0, 4.0),
-    "gas_cc_old": UCData(55.0, 0.10, 4.0, 4.0),
-    "oil_steam": UCData(58.0, 0.10, 8.0, 8.0),
+    "nuclear": UCData(155.0, 0.10, 24.0, 24.0),
+    "coal": UCData(124.0, 0.10, 8.0, 8.0),
+    "gas_cc": UCData(81.0, 0.10, 4.0, 4.0),
+    "gas_cc_new": UCData(81.0, 0.10, 4.0, 4.0),
+    "gas_cc_old": UCData(81.0, 0.10, 4.0, 4.0),
+    "oil_steam": UCData(86.0, 0.10, 8.0, 8.0),
     "hydro": UCData(0.0, 0.0, 0.0, 0.0),
     "import": UCData(0.0, 0.0, 0.0, 0.0),
 }
@@ -162,12 +168,18 @@ class CostWeights:
         shift_per_mwh: net shifted energy left unserved/overserved at the end of the day (assumption:
             the flexible load's energy must be delivered within the day).
         price_cap_per_mwh: clearing price in a period with shortage.
+        nonperformance_per_mwh: charge on a supplier per MWh of shortage attributed to its offline units
+            that could have started (the profit-seeking game's deterrent against physical withholding;
+            the initial performance payment rate of ISO New England's Pay-for-Performance, 2,000 $/MWh
+            from 2018, is an order of magnitude for it; ``docs/market.md`` §2.4). A transfer out of the
+            game: not in :func:`day_cost`.
     """
 
     shortage_per_mwh: float = 1000.0
     surplus_per_mwh: float = 200.0
     shift_per_mwh: float = 100.0
     price_cap_per_mwh: float = 1000.0
+    nonperformance_per_mwh: float = 2000.0
 
 
 @dataclass
@@ -287,6 +299,77 @@ def day_cost(units: Sequence[MarketUnit], on: np.ndarray, p_mw: np.ndarray, shor
     out["total"] = sum(out.values())
     out.update(shortage_mwh=short, surplus_mwh=surp, starts=float(starts.sum()))
     return out
+
+
+@dataclass
+class Settlement:
+    """One period's money flows ($) at the uniform clearing price.
+
+    Attributes:
+        revenue, cost, surplus_charge, nonperformance_charge, profit: (n_units,) per unit;
+            ``profit = revenue - cost - surplus_charge - nonperformance_charge``; ``cost`` = fuel +
+            no-load + start-up.
+        load_payment: price x served energy.
+        load_shortage_cost: ``shortage_per_mwh`` x unserved energy (the load's value of lost load).
+    """
+
+    revenue: np.ndarray
+    cost: np.ndarray
+    surplus_charge: np.ndarray
+    nonperformance_charge: np.ndarray
+    profit: np.ndarray
+    load_payment: float
+    load_shortage_cost: float
+
+
+def settle_period(units: Sequence[MarketUnit], was_on: np.ndarray, on: np.ndarray, clr: ClearingResult,
+                  demand_mw: float, step_h: float, cw: CostWeights | None = None) -> Settlement:
+    """Settle one cleared period (uniform pricing; ``docs/market.md`` §2.4).
+
+    * served energy ``E = (demand - shortage) dt``; unit i is paid ``price * p_i * min(1, served / sum p) dt``
+      (with a surplus, the committed minimum output above demand is spilled and not paid, pro rata);
+    * unit i's cost: fuel on its segment curve + no-load while committed + start-up if it started;
+    * surplus charge: ``surplus_per_mwh * surplus dt`` shared pro rata to output (the units that
+      over-committed);
+    * non-performance charge: ``nonperformance_per_mwh * shortage dt`` shared among the offline units
+      in proportion to their capacity (every unit's capacity is obligated, as in ISO New England's
+      Pay-for-Performance, and an offline unit delivers nothing); none when every unit runs;
+    * the load pays ``price * E`` and bears ``shortage_per_mwh * shortage dt``.
+
+    Identity (tested): ``load_payment + load_shortage_cost - sum(profit) - sum(nonperformance_charge)``
+    equals the period's :func:`day_cost` total (payments are transfers; the non-performance charges
+    leave the game).
+
+    Args:
+        units: the units.
+        was_on: (n,) commitment before the period (for start-ups).
+        on: (n,) commitment in the period.
+        clr: the period's clearing (:func:`clear_market`).
+        demand_mw: the load's bid quantity (MW).
+        step_h: period length (h).
+        cw: penalties.
+
+    Returns:
+        The settlement.
+    """
+    cw = cw or CostWeights()
+    on, was_on = np.asarray(on, bool), np.asarray(was_on, bool)
+    p = np.asarray(clr.p_mw, float)
+    total = float(p.sum())
+    served = max(0.0, float(demand_mw) - clr.shortage_mw)
+    paid_frac = min(1.0, served / total) if total > 1e-9 else 0.0
+    revenue = clr.price_per_mwh * p * paid_frac * step_h
+    cost = np.array([u.energy_cost(p[i], step_h) + (u.no_load_cost_per_h * step_h if on[i] else 0.0)
+                     + (u.startup_cost if on[i] and not was_on[i] else 0.0) for i, u in enumerate(units)])
+    surplus_charge = (cw.surplus_per_mwh * clr.surplus_mw * step_h * p / total) if total > 1e-9 and clr.surplus_mw > 0 \
+        else np.zeros(len(units))
+    nonperf = np.zeros(len(units))
+    if clr.shortage_mw > 0:
+        cap = np.array([u.p_max_mw for u in units]) * ~on
+        if cap.sum() > 0:
+            nonperf = cw.nonperformance_per_mwh * clr.shortage_mw * step_h * cap / cap.sum()
+    return Settlement(revenue, cost, surplus_charge, nonperf, revenue - cost - surplus_charge - nonperf,
+                      float(clr.price_per_mwh * served * step_h), float(cw.shortage_per_mwh * clr.shortage_mw * step_h))
 
 
 def check_uc_schedule(units: Sequence[MarketUnit], on: np.ndarray, p_mw: np.ndarray, step_h: float,

@@ -185,13 +185,17 @@ class DROMARLLearner(MADDPGLearner):
         return float(torch.sigmoid(self.inertia_logit.detach()))
 
     # ---- actors ------------------------------------------------------------------------------------
+    def actor_input(self, i: int, obs: torch.Tensor, extra: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Supply actors: observation + the world model's predictive stds; load: its observation."""
+        return obs[:, i] if i == self.load_index else torch.cat([obs[:, i], extra["x_std"]], -1)
+
     def actor_forward(self, i: int, obs: torch.Tensor, extra: dict[str, torch.Tensor], target: bool = False
                       ) -> torch.Tensor:
         """Load: desired realised adjustment -> command through the learned inertia; supply: obs + stds."""
         net = (self.actors_t if target else self.actors)[i]
         o = obs[:, i]
         if i != self.load_index:
-            return net(torch.cat([o, extra["x_std"]], -1))
+            return net(self.actor_input(i, obs, extra))
         d = net(o)  # desired realised adjustment, in units of 40 % of the flexible peak
         rho = torch.sigmoid(self.inertia_logit).detach().clamp(max=0.95)
         cmd = (d - rho * o[:, IDX_REALISED:IDX_REALISED + 1]) / (1.0 - rho)

@@ -4,7 +4,9 @@ Decentralised actors ``mu_i(o_i) -> a_i in [-1, 1]^{d_i}`` and centralised criti
 ``Q_i(s, a_1..a_n)`` on the env's global ``state()``; deterministic policy gradient
 ``grad J_i = E[grad_a_i Q_i(s, a) grad mu_i(o_i)]`` with the other agents' actions from the buffer;
 TD targets ``y = r_i + gamma (1 - done) Q'_i(s', mu'_1(o'_1) .. mu'_n(o'_n))`` from Polyak-averaged
-target networks. Exploration: Gaussian noise (:class:`GaussianNoise`). Replay: uniform
+target networks; rewards enter the targets as ``reward_scale * (r_i - offset_i)`` with the env's optional
+per-agent ``reward_offset`` (the market game's zero-profit reward; a constant per step, so the optimal
+policy of a fixed-length day is unchanged). Exploration: Gaussian noise (:class:`GaussianNoise`). Replay: uniform
 (:class:`ReplayBuffer`). Both sit behind small classes so prioritised replay and adaptive noise can
 replace them (issue 14).
 
@@ -174,6 +176,10 @@ class MADDPGLearner:
         self.noise = GaussianNoise(cfg.noise_sd, cfg.noise_sd_final, cfg.noise_decay_episodes)
         self.episode = 0
         self.history: list[dict[str, float]] = []
+        # per-agent constant subtracted from rewards for learning (an env's ``reward_offset``, e.g. the
+        # market game's zero-profit reward; 0 for shared-reward envs): policy-invariant on fixed-length days
+        off = getattr(env, "reward_offset", None) or {}
+        self.reward_offset = torch.tensor([float(off.get(a, 0.0)) for a in self.agents], dtype=torch.float32)
 
     # ---- networks -------------------------------------------------------------------------------
     def actor_input_dim(self, i: int) -> int:
@@ -197,10 +203,14 @@ class MADDPGLearner:
         """(B, n, A_max) padded actions -> (B, sum d_i) joint action."""
         return torch.cat([act[:, i, :d] for i, d in enumerate(self.act_dims)], dim=-1)
 
+    def actor_input(self, i: int, obs: torch.Tensor, extra: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, actor_input_dim(i)) input of actor ``i`` (subclasses add ``extra`` features)."""
+        return obs[:, i]
+
     def actor_forward(self, i: int, obs: torch.Tensor, extra: dict[str, torch.Tensor], target: bool = False
                       ) -> torch.Tensor:
         """(B, d_i) action of actor ``i`` from (B, n, O) observations (subclasses use ``extra`` features)."""
-        return (self.actors_t if target else self.actors)[i](obs[:, i])
+        return (self.actors_t if target else self.actors)[i](self.actor_input(i, obs, extra))
 
     def joint_action(self, obs: torch.Tensor, extra: dict[str, torch.Tensor], target: bool = False) -> torch.Tensor:
         """(B, sum d_i) deterministic joint action of the (target) actors."""
@@ -252,7 +262,7 @@ class MADDPGLearner:
             a2 = self.joint_action(b["next_obs"], {k[5:]: v for k, v in b.items() if k.startswith("next_x")},
                                    target=True)
             q2 = self.critics_t[i](torch.cat([b["next_state"], a2], -1)).squeeze(-1)
-            y = self.cfg.reward_scale * b["rew"][:, i] + self.cfg.gamma * (1.0 - b["done"]) * q2
+            y = self.cfg.reward_scale * (b["rew"][:, i] - self.reward_offset[i]) + self.cfg.gamma * (1.0 - b["done"]) * q2
         q = self.critics[i](torch.cat([b["state"], self._flat_act(b["act"])], -1)).squeeze(-1)
         return ((q - y) ** 2).mean(), {}
 
@@ -275,6 +285,9 @@ class MADDPGLearner:
             ai = self.actor_forward(i, b["obs"], extra)
             a = torch.cat([joint[:, : offs[i]], ai, joint[:, offs[i + 1]:]], -1)
             loss = -self.critics[i](torch.cat([b["state"], a], -1)).mean() + 1e-3 * (ai ** 2).mean()
+            if cfg.preact_reg > 0:  # keep the tanh out of saturation, where the policy gradient vanishes
+                pre = self.actors[i][:-1](self.actor_input(i, b["obs"], extra))
+                loss = loss + cfg.preact_reg * (pre ** 2).mean()
             self.actor_opt[i].zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(self.actors[i].parameters(), cfg.grad_norm_clip)
@@ -300,6 +313,7 @@ class MADDPGLearner:
         obs, _ = env.reset(seed=cfg.seed * 1_000_003 + self.episode)
         self.begin_episode()
         ret, cost = 0.0, 0.0
+        rets = np.zeros(self.n)
         while env.agents:
             s = np.asarray(env.state(), np.float32)
             if self.episode < cfg.warmup_episodes:
@@ -317,9 +331,14 @@ class MADDPGLearner:
                             next_state=np.asarray(env.state(), np.float32),
                             next_obs=np.stack([obs2[a] for a in self.agents]), done=np.float32(done))
             ret += rew[self.agents[0]]
+            rets += [rew[a] for a in self.agents]
             cost += info[self.agents[0]]["period_cost"]
             obs = obs2
-        return {"return": ret, "cost": cost}
+        if not hasattr(env, "reward_offset"):  # shared reward: one return
+            return {"return": ret, "cost": cost}
+        # one reward per agent (the market game): their mean, and each agent's own return
+        return {"return": float(rets.mean()), "cost": cost, **{f"return_{a}": float(r) for a, r in zip(self.agents, rets,
+                                                                                                  strict=True)}}
 
     def train(self, n_episodes: int | None = None, *, checkpoint_dir: str | Path | None = None,
               progress: Callable[[str], None] | None = None) -> list[dict[str, float]]:

@@ -51,6 +51,10 @@ class MADDPGConfig:
         noise_sd, noise_sd_final: Gaussian exploration sd at the start / after ``noise_decay_episodes``.
         noise_decay_episodes: linear decay length.
         grad_norm_clip: max L2 norm of each network's gradient.
+        preact_reg: weight of ``mean(pre^2)`` on the actors' pre-tanh outputs in the actor loss (0: off,
+            the default, which keeps earlier results; the market scenarios use 0.01: without it the load
+            actor saturated at -1, where the tanh's gradient vanishes, and stayed there; the regulariser
+            of Lowe et al.'s reference implementation is of this kind).
         n_episodes: training budget.
         seed: seeds the learner's torch and numpy generators and the training days.
         checkpoint_interval: episodes between checkpoints when a directory is given (0: only at the end).
@@ -72,6 +76,7 @@ class MADDPGConfig:
     noise_sd_final: float = 0.05
     noise_decay_episodes: int = 200
     grad_norm_clip: float = 1.0
+    preact_reg: float = 0.0
     n_episodes: int = 300
     seed: int = 0
     checkpoint_interval: int = 0

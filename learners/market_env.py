@@ -14,14 +14,26 @@ Per period t (equations in ``docs/market.md`` §2):
   cleared price; the factor is clipped to [0.8, 1.2]);
 * inertia: the command ``c_t = a_t * 0.4 * B_t`` (bounded by the per-period flexibility envelope) is
   realised as ``r_t = rho r_{t-1} + (1 - rho) c_t`` (AR(1) with coefficient ``rho``);
-* supply: a group commits ``round((commit + 1) / 2 * n_units)`` of its units (cheapest first), but a unit
-  changes state only after its minimum up/down time; offers are cost x (1 + markup), markup in [0, 0.5];
-* clearing: merit order (:func:`grid.unit_commitment.clear_market`) of demand ``U_t + r_t``;
-* reward, shared by all agents (the seed's collaborative objective): ``-(3000 / T) min(1, cost_t / C)``
-  where ``cost_t`` is fuel + no-load + start-up + shortage/surplus penalties (and, at the last period, the
-  net shifted energy penalty, shifted = commanded + price-elastic response) and ``C`` = 100 x the mean
-  period cost of the uncontrolled nominal day: linear in cost (so the return orders days by cost; the cap
-  is a guard), and a day's return lies in [-3000, 0] (the nominal day scores about -30).
+* supply: a group commits ``round((commit + 1) / 2 * n_units)`` of its units (cheapest first; committing
+  fewer is physical withholding), but a unit changes state only after its minimum up/down time; offers are
+  marginal cost x (1 + markup), markup in [0, 0.5] (economic withholding); if the committed capacity
+  falls short of the demand, the operator starts offline units that may start (reliability unit
+  commitment, cheapest first, offering at cost);
+* clearing: merit order (:func:`grid.unit_commitment.clear_market`) of demand ``U_t + r_t``; settlement at
+  the uniform price (:func:`grid.unit_commitment.settle_period`);
+* rewards (``docs/market.md`` §2.4), each side its own: supply group g earns its profit ``pi_g`` (revenue
+  - fuel - no-load - start-up - surplus and non-performance charges) and gets
+  ``-(3000 / T) clip(1/2 - pi_g / (2 P_g), 0, 1)`` (``P_g`` = 5 x the group's full-output revenue at the
+  nominal mean price); the load pays ``L_t`` = price x served energy + value of lost load x shortage +
+  the change of ``shift_per_mwh x |S_t|`` (``S_t``: net shifted energy so far, commanded + price-elastic
+  response; summed over the day this is the day-end shift penalty, paid as it accrues: potential-based
+  shaping) and gets ``-(3000 / T) L_t / C_L`` (its running return kept within [-3000, 0]); ``C_L`` = 10 x
+  its mean period payment on the uncontrolled nominal day. Every agent's day return lies in [-3000, 0]; a
+  supply group at zero
+  profit scores -1500 a day, hence :attr:`MarketEnv.reward_offset` (the learners learn on
+  ``r - offset``, which does not change the optimal policy of a fixed-length day). ``period_cost`` in the
+  history stays the social cost (:func:`grid.unit_commitment.day_cost`), the number every method and the
+  oracle are compared on.
 """
 
 from __future__ import annotations
@@ -34,7 +46,15 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 import grid.data as data
-from grid.unit_commitment import CostWeights, MarketUnit, clear_market, day_cost, market_units, solve_uc
+from grid.unit_commitment import (
+    CostWeights,
+    MarketUnit,
+    clear_market,
+    day_cost,
+    market_units,
+    settle_period,
+    solve_uc,
+)
 
 __all__ = [
     "DistributionShift", "MarketConfig", "MarketEnv", "RulePolicy", "SUPPLY_LOAD_GAME_UNITS", "exceed_probability",
@@ -51,10 +71,15 @@ N_COMMON = 12  # common observation features
 # positions in the observation (docs/market.md §2.3)
 IDX_BASELINE, IDX_PRICE, IDX_REALISED, IDX_DEMAND, IDX_SHIFTED, IDX_OWN = 3, 6, 7, 10, 11, 12
 N_OWN = 4  # agent-specific features
-MAX_MARKUP = 0.5
+MAX_MARKUP = 0.5  # offers up to 1.5 x marginal cost (assumption: a market-power mitigation bound, docs/market.md §2.3)
 # a period's reward saturates at this multiple of the nominal mean period cost: a guard only, far above
 # any cost seen in training (with 10 the day-end shift penalty saturated and was invisible to learners)
 COST_CAP_FACTOR = 100.0
+# a supply group's profit is scaled by this multiple of its full-output revenue at the nominal mean price
+# (docs/market.md §2.4): normal periods' profits are a fraction of it, scarcity windfalls saturate the reward
+PROFIT_SCALE_FACTOR = 5.0
+# the load's cost is scaled by this multiple of its mean period payment on the nominal day (docs/market.md §2.4)
+LOAD_SCALE_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +153,10 @@ class MarketEnv(ParallelEnv):
     """The supply/load game (see module docstring). ``state()`` is the critic's global state.
 
     Attributes:
-        history: per-period records of the last episode (price, dispatch, commitment, loads, cost).
+        history: per-period records of the last episode (price, dispatch, commitment, loads, social cost,
+            each group's profit, the load's cost).
+        reward_offset: agent -> constant per-period reward of a zero-profit (supply) or zero-cost (load)
+            period; learners subtract it (``docs/market.md`` §2.4).
     """
 
     metadata = {"name": "vpp_market_v0", "render_modes": [], "is_parallelizable": True}
@@ -143,6 +171,8 @@ class MarketEnv(ParallelEnv):
         self.groups = {t: sorted((i for i, u in enumerate(self.units) if u.tech == t),
                                  key=lambda i: (self.units[i].seg_cost_per_mwh[0], i)) for t in techs}
         self.possible_agents = [f"supply_{t}" for t in techs] + ["load"]
+        self._ruc_order = sorted(range(len(self.units)), key=lambda i: (self.units[i].seg_cost_per_mwh[-1], i))
+        self.reward_offset = {a: (0.0 if a == "load" else -0.5 * 3000.0 / self.T) for a in self.possible_agents}
         self.agents: list[str] = []
         # one space object per agent, created once (PettingZoo expects the same object on every call)
         self._obs_spaces = {a: spaces.Box(-10.0, 10.0, (N_COMMON + N_OWN,), dtype=np.float32)
@@ -169,10 +199,16 @@ class MarketEnv(ParallelEnv):
         self.temp_forecast_c = load_weather(cfg.weather_file, cfg.day_of_year, self.T, self.dt)["t_air_c"].to_numpy()
         self.capacity_mw = sum(u.p_max_mw for u in self.units)
         self._nominal_day = False
+        self.profit_scale = dict.fromkeys(self.groups, 1.0)
+        self.load_scale = 1.0
         self._nominal_load = self.baseline * self._weather_factor(self.temp_forecast_c)
         nominal = rollout(self, RulePolicy(self), uncontrolled=True)
         self.ref_price = float(np.mean(nominal["price"])) or 1.0
         self.cost_scale = COST_CAP_FACTOR * max(float(np.mean(nominal["period_cost"])), 1.0)
+        # a group's profit scale ($/period): PROFIT_SCALE_FACTOR x its full-output revenue at the nominal mean price
+        self.load_scale = LOAD_SCALE_FACTOR * max(float(np.mean(nominal["load_cost"])) / self.T, 1.0)
+        self.profit_scale = {t: PROFIT_SCALE_FACTOR * self.ref_price * self.dt * sum(self.units[i].p_max_mw for i in idx)
+                             for t, idx in self.groups.items()}
         self.rng = np.random.default_rng(0)
         self._sample(self.rng)
         self._reset_state()
@@ -224,6 +260,7 @@ class MarketEnv(ParallelEnv):
         self.command_mw = 0.0
         self.prev_demand_mw = float(self._nominal_load[0])
         self.shifted_mwh = 0.0  # net shifted energy so far (commanded + price-elastic), penalised at day end
+        self._load_return = 0.0
         self.history: list[dict] = []
 
     # ---- API ----------------------------------------------------------------------------------------
@@ -289,25 +326,48 @@ class MarketEnv(ParallelEnv):
                 want[i] = j < k
                 markup[i] = MAX_MARKUP * (a[1] + 1) / 2
         new_on = np.where(want & ~self.on, can_on, np.where(~want & self.on, ~can_off, self.on))
+        # reliability unit commitment: if the committed capacity cannot meet the demand, the operator starts
+        # offline units that may start, cheapest first; they offer at cost (docs/market.md §2.3)
+        ruc = np.zeros(len(self.units), bool)
+        for i in self._ruc_order:
+            if sum(u.p_max_mw for u, o in zip(self.units, new_on, strict=True) if o) >= demand - 1e-9:
+                break
+            if can_on[i] and not new_on[i]:
+                new_on[i] = ruc[i] = True
+                markup[i] = 0.0
         started = new_on & ~self.on
         clr = clear_market(self.units, new_on, demand, markup, c.cost)
         cost = day_cost(self.units, new_on[None], clr.p_mw[None], [clr.shortage_mw], [clr.surplus_mw], [0.0],
                         self.dt, c.cost, initially_on=self.on)
         period_cost = cost["total"]
+        settle = settle_period(self.units, self.on, new_on, clr, demand, self.dt, c.cost)
         last = t == self.T - 1
         # net shifted energy of the day: commanded adjustments plus the price-elastic response, which a
         # day-ahead VPP's customers shift rather than forgo (otherwise price spikes would cut load for free)
         elastic_mw = self.uncontrolled_mw[t] * (elastic - 1.0)
         shift_mwh = (sum(h["realised_mw"] + h["elastic_mw"] for h in self.history) + realised + elastic_mw) * self.dt
+        load_cost = settle.load_payment + settle.load_shortage_cost
+        # the load's day-end shift penalty, paid as it accrues: potential-based shaping (Ng et al. 1999)
+        # with potential shift_per_mwh x |net shifted energy|; the day's sum is the day-end penalty exactly
+        load_cost += c.cost.shift_per_mwh * (abs(shift_mwh) - abs(self.shifted_mwh))
         if last:
             period_cost += c.cost.shift_per_mwh * abs(shift_mwh)
-        reward = -(3000.0 / self.T) * min(1.0, period_cost / self.cost_scale)
+        profit = {tech: float(settle.profit[idx].sum()) for tech, idx in self.groups.items()}
+        scale = 3000.0 / self.T
+        rewards_all = {f"supply_{tech}": -scale * float(np.clip(0.5 - pi / (2 * self.profit_scale[tech]), 0.0, 1.0))
+                       for tech, pi in profit.items()}
+        # keep the load's running return within [-3000, 0] (a guard: never reached in practice)
+        r_load = -scale * load_cost / self.load_scale
+        rewards_all["load"] = float(np.clip(self._load_return + r_load, -3000.0, 0.0) - self._load_return)
+        self._load_return += rewards_all["load"]
+        reward = rewards_all["load"]
         self.history.append(dict(
             period=t, baseline_mw=self.baseline[t], uncontrolled_mw=float(self.uncontrolled_mw[t]),
             elastic_factor=elastic, elastic_mw=float(elastic_mw), command_mw=float(cmd), realised_mw=realised, demand_mw=demand,
             price_per_mwh=clr.price_per_mwh, shortage_mw=clr.shortage_mw, surplus_mw=clr.surplus_mw,
             on=new_on.copy(), p_mw=clr.p_mw.copy(), markup=markup, period_cost=period_cost, starts=int(started.sum()),
-            temp_c=float(self.temp_c[t]), reward=float(reward)))
+            temp_c=float(self.temp_c[t]), reward=float(reward), rewards=rewards_all, profit=profit,
+            load_cost=float(load_cost), nonperformance=float(settle.nonperformance_charge.sum()), ruc_starts=int(ruc.sum())))
         self.run_len = np.where(new_on == self.on, self.run_len + 1, 1)
         self.on = new_on
         self.prev_price = clr.price_per_mwh
@@ -317,8 +377,8 @@ class MarketEnv(ParallelEnv):
         agents = list(self.agents)
         obs = self._obs()
         info = {"price_per_mwh": clr.price_per_mwh, "period_cost": period_cost, "shortage_mw": clr.shortage_mw,
-                "surplus_mw": clr.surplus_mw}
-        rewards = {a: float(reward) for a in agents}
+                "surplus_mw": clr.surplus_mw, "load_cost": float(load_cost), "supply_profit": sum(profit.values())}
+        rewards = {a: float(rewards_all[a]) for a in agents}
         terms = {a: False for a in agents}
         truncs = {a: last for a in agents}
         infos = {a: dict(info) for a in agents}
@@ -374,7 +434,9 @@ class RulePolicy:
 
 
 def rollout(env: MarketEnv, policy: Policy, seed: int | None = None, *, uncontrolled: bool = False) -> dict:
-    """Play one day; returns per-period arrays (``price``, ``period_cost``, ``demand_mw`` …) and totals.
+    """Play one day; returns per-period arrays (``price``, ``period_cost``, ``demand_mw`` …) and totals:
+    ``cost`` (social, $), ``supply_profit`` and ``load_cost`` ($), ``returns`` (agent -> day return) and
+    ``return`` (their mean).
 
     ``uncontrolled=True`` plays the nominal forecast day (no noise, no events) with ``policy`` for supply and
     no load adjustment; used for the reference price and the cost scale.
@@ -392,11 +454,12 @@ def rollout(env: MarketEnv, policy: Policy, seed: int | None = None, *, uncontro
             policy = RulePolicy(env, policy.reserve, shave=0.0)
     else:
         obs, _ = env.reset(seed=seed)
-    ret = 0.0
+    rets = dict.fromkeys(env.possible_agents, 0.0)
     try:
         while env.agents:
             obs, rew, _, _, _ = env.step(policy(obs))
-            ret += next(iter(rew.values()))
+            for a, v in rew.items():
+                rets[a] += v
     finally:
         env._nominal_day = False
     h = env.history
@@ -405,15 +468,24 @@ def rollout(env: MarketEnv, policy: Policy, seed: int | None = None, *, uncontro
     out["price"] = out["price_per_mwh"]
     out["on"] = np.array([r["on"] for r in h])
     out["p_mw"] = np.array([r["p_mw"] for r in h])
-    out["return"] = ret
+    out["returns"] = rets
+    out["return"] = float(np.mean(list(rets.values())))
     out["cost"] = float(out["period_cost"].sum())
+    out["supply_profit"] = float(sum(sum(r["profit"].values()) for r in h))
+    out["load_cost"] = float(sum(r["load_cost"] for r in h))
     out["shortage_mwh"] = float(out["shortage_mw"].sum() * env.dt)
     out["surplus_mwh"] = float(out["surplus_mw"].sum() * env.dt)
     return out
 
 
 def price_threshold(env: MarketEnv, percentile: float = 75.0) -> float:
-    """The "high price" threshold: a percentile of the uncontrolled nominal day's clearing prices ($/MWh)."""
+    """The "high price" threshold ($/MWh): a percentile of the uncontrolled nominal day's clearing prices.
+
+    That day is the forecast load (no noise, events or elasticity), no load adjustment and the rule's
+    merit-order commitment with every unit offering at marginal cost (markup 0): the competitive
+    reference, so a price above it is high either because the load is high or because suppliers
+    withhold or mark up (``docs/market.md`` §3).
+    """
     nominal = rollout(env, RulePolicy(env), uncontrolled=True)
     return float(np.percentile(nominal["price"], percentile))
 

@@ -22,8 +22,11 @@ tolerance), else P_{k+1} = P_k + damping (R_k - P_k). D is the DC dispatch, F th
 
 from __future__ import annotations
 
+import os
+import pickle
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,15 +34,14 @@ import numpy as np
 from aggregation.model import Decider, SystemSignal, VppModel, policy_decider
 from aggregation.policy import KindView, Policy, RulePolicy
 from aggregation.specs import ParkSpec
-from grid.dispatch import DispatchInfeasible
 
 from .base import ScenarioError
 from .build import build_model
 from .schema import Scenario
 
 __all__ = [
-    "BusGroup", "GroupEnvelope", "LoopResult", "UncontrolledDay", "bus_signals", "envelope_excess", "envelope_kw",
-    "groups_for", "replica_peak_mw", "run_closed_loop", "run_controlled", "run_uncontrolled",
+    "BusGroup", "GroupEnvelope", "GroupPool", "LoopResult", "UncontrolledDay", "bus_signals", "envelope_excess",
+    "envelope_kw", "groups_for", "replica_peak_mw", "run_closed_loop", "run_controlled", "run_uncontrolled",
 ]
 
 Controlled = Callable[[], tuple[Policy, Decider | None]]
@@ -275,8 +277,13 @@ def envelope_kw(m: VppModel, rec: _EnvelopeRecorder) -> GroupEnvelope:
 
 
 def run_controlled(sc: Scenario, g: BusGroup, weather, signal: SystemSignal, controlled: Controlled) -> np.ndarray:
-    """(T,) net load (kW) of a bus group's controlled day under ``signal``."""
+    """(T,) net load (kW) of a bus group's controlled day under ``signal``.
+
+    Only the loads are read, so the self-organiser keeps no per-period records (same actions).
+    """
     policy, decider = controlled()
+    if hasattr(decider, "records"):
+        decider.records = False
     m = build_model(_group_scenario(sc, g), policy, decider, handles=False, weather=weather, signal=signal)
     m.run()
     return m.system_series()["net_kw"].to_numpy(float)
@@ -299,6 +306,106 @@ def envelope_excess(days: Sequence[UncontrolledDay], change_mw: np.ndarray, step
     return float(worst)
 
 
+# --------------------------------------------------------------------------- worker processes
+def default_workers() -> int:
+    """Worker processes for bus-group days: ``VPPSIM_WORKERS`` if set, else the CPUs this process may use."""
+    env = os.environ.get("VPPSIM_WORKERS", "").strip()
+    if env:
+        return max(int(env), 1)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - platforms without affinity
+        return max(os.cpu_count() or 1, 1)
+
+
+def _worker_init() -> None:
+    """One intra-op thread per worker process: the workers already use the cores."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch-free installs run no learned policy
+        return
+    torch.set_num_threads(1)
+
+
+class GroupPool:
+    """Runs bus-group days (:func:`run_uncontrolled`, :func:`run_controlled`) serially or in processes.
+
+    A group's day depends only on its arguments (scenario, seed, group, weather, signal), so the
+    results are identical either way (``tests/grid_loop/test_parallel.py``). Processes are started
+    (``spawn``: no forked torch thread pools) the first time a call has at least two groups and
+    ``min_ders`` DERs in all, and serve every later call; smaller calls before that run here. A
+    callable that does not pickle (e.g. a lambda as ``controlled``) runs here.
+
+    Args:
+        workers: processes; default :func:`default_workers`; 1 = always serial.
+        min_ders: DERs of a call that justify starting the processes (each imports torch, seconds).
+    """
+
+    def __init__(self, workers: int | None = None, min_ders: int = 20_000):
+        self.workers = default_workers() if workers is None else max(int(workers), 1)
+        self.min_ders = int(min_ders)
+        self._ex: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable, calls: Sequence[tuple], sizes: Sequence[float],
+            progress: Callable[[int], None] | None = None) -> list:
+        """``[fn(*args) for args in calls]``, largest ``sizes`` first when in processes; progress(1) per call."""
+        if self._use(calls, sizes):
+            import concurrent.futures as cf
+
+            order = np.argsort(-np.asarray(sizes, float), kind="stable")
+            futs = {self._executor().submit(fn, *calls[i]): int(i) for i in order}
+            out: list = [None] * len(calls)
+            for f in cf.as_completed(futs):
+                out[futs[f]] = f.result()
+                if progress is not None:
+                    progress(1)
+            return out
+        out = []
+        for args in calls:
+            out.append(fn(*args))
+            if progress is not None:
+                progress(1)
+        return out
+
+    def _use(self, calls: Sequence[tuple], sizes: Sequence[float]) -> bool:
+        if self.workers <= 1 or len(calls) < 2:
+            return False
+        if self._ex is None and float(sum(sizes)) < self.min_ders:
+            return False
+        try:
+            pickle.dumps(calls[0])
+        except (pickle.PicklingError, AttributeError, TypeError):
+            return False
+        return True
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._ex is None:
+            import multiprocessing as mp
+
+            self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+        return self._ex
+
+    def close(self) -> None:
+        """Stop the worker processes (if any were started)."""
+        if self._ex is not None:
+            self._ex.shutdown(wait=True, cancel_futures=True)
+            self._ex = None
+
+    def __enter__(self) -> GroupPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_SERIAL = GroupPool(workers=1)
+
+
+def group_ders(sc: Scenario, g: BusGroup) -> float:
+    """DERs of a bus group (for ordering work by size)."""
+    return float(_group_scenario(sc, g).n_ders())
+
+
 # --------------------------------------------------------------------------- loop
 def run_closed_loop(
     sc: Scenario,
@@ -311,6 +418,7 @@ def run_closed_loop(
     base_result,
     *,
     progress: Callable[[int], None] | None = None,
+    pool: GroupPool | None = None,
 ) -> LoopResult:
     """Open loop, then (when ``grid.closed_loop.enabled``) iterate to a fixed point.
 
@@ -323,21 +431,25 @@ def run_closed_loop(
         dispatch: {bus: (T,) MW change} -> dispatch result (raises ``DispatchInfeasible``).
         base_result: dispatch without any change (the open loop's signal).
         progress: called with 1 per group day simulated.
+        pool: runs the groups' days (serial when None; results identical either way).
 
     Returns:
         :class:`LoopResult`.
     """
+    # Here, not at module level: worker processes import this module and need no pandapower.
+    from grid.dispatch import DispatchInfeasible
+
     cl = sc.grid.closed_loop
     buses = [g.bus for g in groups]
     unc = np.array([u.net_kw for u in uncontrolled]).reshape(len(groups), -1)
 
+    pool = _SERIAL if pool is None else pool
+    sizes = [group_ders(sc, g) for g in groups]
+
     def respond(result) -> np.ndarray:
         sigs = bus_signals(sc, case, result, buses)
-        out = []
-        for g in groups:
-            out.append(run_controlled(sc, g, weather, sigs[g.bus], controlled))
-            if progress is not None:
-                progress(1)
+        calls = [(sc, g, weather, sigs[g.bus], controlled) for g in groups]
+        out = pool.map(run_controlled, calls, sizes, progress)
         return (np.array(out).reshape(unc.shape) - unc) / 1000.0
 
     open_mw = respond(base_result)

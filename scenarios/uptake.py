@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import results
-from .closed_loop import envelope_excess, groups_for, run_closed_loop, run_uncontrolled
+from .closed_loop import GroupPool, envelope_excess, group_ders, groups_for, run_closed_loop, run_uncontrolled
 from .gridcase import _grid, base_dispatch, case_for, grid_signal
 from .gridcase import day_dispatch as _dispatch
 from .schema import Scenario
@@ -87,8 +87,12 @@ def _share(row: dict, base: dict) -> None:
     row["share_co2"] = g.bound_share(-row["co2_t"], -base["co2_t"], -cb)
 
 
-def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, controlled, bar=None) -> list[dict]:
-    """The uncontrolled, open-loop and closed-loop rows of one agent count (bound columns included)."""
+def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, controlled, bar=None,
+               pool: GroupPool | None = None) -> list[dict]:
+    """The uncontrolled, open-loop and closed-loop rows of one agent count (bound columns included).
+
+    ``pool`` runs the bus groups' days (serial when None); the rows are the same either way.
+    """
     g = _grid()
     ac = sc.grid.ac_check
     base = _metrics(base_result if not ac or base_result.ac is not None else _dispatch(sc, case, {}, ac=True))
@@ -100,15 +104,12 @@ def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, contr
         return rows
     t0 = time.perf_counter()
     groups, placement = groups_for(sc, case, n_agents)
-    days = []
-    for grp in groups:
-        days.append(run_uncontrolled(sc, grp, weather))
-        if bar is not None:
-            bar.update(1)
+    tick = (lambda k: bar.update(k)) if bar is not None else None
+    pool = GroupPool(workers=1) if pool is None else pool
+    days = pool.map(run_uncontrolled, [(sc, grp, weather) for grp in groups], [group_ders(sc, g) for g in groups], tick)
     loop = run_closed_loop(
         sc, case, groups, days, weather, controlled,
-        lambda bus_mw: _dispatch(sc, case, bus_mw), base_result,
-        progress=(lambda k: bar.update(k)) if bar is not None else None,
+        lambda bus_mw: _dispatch(sc, case, bus_mw), base_result, progress=tick, pool=pool,
     )
     sim_s = time.perf_counter() - t0
     where = ", ".join(f"{grp.bus}:{grp.replicas or grp.scale:g}" for grp in groups)
@@ -138,10 +139,13 @@ def sweep_rows(sc: Scenario, n_agents: int, case, base_result, *, weather, contr
     return rows
 
 
-def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, controlled, progress: bool) -> pd.DataFrame:
+def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, controlled, progress: bool,
+              workers: int | None = None) -> pd.DataFrame:
     """Every agent count of ``sc.grid.sweep_agents``: rows of :func:`sweep_rows`; writes table and plot.
 
     ``signal`` is unused (each bus group gets its own from the dispatch); kept for the pipeline's call.
+    ``workers``: processes for the bus groups' days (default ``VPPSIM_WORKERS``, else the CPUs;
+    :class:`scenarios.closed_loop.GroupPool`); the table is the same for any number.
     """
     from tqdm.auto import tqdm
 
@@ -150,9 +154,11 @@ def run_sweep(sc: Scenario, folder: Path | None, *, weather, signal=None, contro
     base_result = _dispatch(sc, case, {}, ac=sc.grid.ac_check)  # its AC check serves every N's base row
     sizes = sorted(set(sc.grid.sweep_agents))
     rows: list[dict] = []
-    with tqdm(desc=f"{sc.name} sweep", unit="group-day", delay=2.0, disable=not progress) as bar:
+    with (tqdm(desc=f"{sc.name} sweep", unit="group-day", delay=2.0, disable=not progress) as bar,
+          GroupPool(workers) as pool):
         for n in sizes:
-            rows.extend(sweep_rows(sc, n, case, base_result, weather=weather, controlled=controlled, bar=bar))
+            rows.extend(sweep_rows(sc, n, case, base_result, weather=weather, controlled=controlled, bar=bar,
+                                   pool=pool))
             if folder is not None:  # rows done so far survive an interrupted sweep (large N take minutes)
                 results.write_table(folder / "uptake", pd.DataFrame(rows))
     df = pd.DataFrame(rows)

@@ -75,6 +75,8 @@ class PenaltySpec(_Strict):
     surplus_per_mwh: float = Field(200.0, ge=0.0, le=100_000.0)
     shift_per_mwh: float = Field(100.0, ge=0.0, le=100_000.0)
     price_cap_per_mwh: float = Field(1000.0, gt=0.0, le=100_000.0)
+    nonperformance_per_mwh: float = Field(2000.0, ge=0.0, le=100_000.0,
+                                          description="charge on offline capacity per MWh of shortage")
 
 
 class ShiftSpec(_Strict):
@@ -209,7 +211,8 @@ def market_config(sc: VppMarketScenario, shift: ShiftSpec | None = None, inputs:
         cooling_per_c=ld.cooling_per_c, heating_per_c=ld.heating_per_c, cooling_base_c=ld.cooling_base_c,
         heating_base_c=ld.heating_base_c, temp_error_sd_c=ld.temp_error_sd_c, noise_sd=ld.noise_sd,
         event_prob=ld.event_prob, event_mean=ld.event_mean, shift=sh,
-        cost=CostWeights(pen.shortage_per_mwh, pen.surplus_per_mwh, pen.shift_per_mwh, pen.price_cap_per_mwh))
+        cost=CostWeights(pen.shortage_per_mwh, pen.surplus_per_mwh, pen.shift_per_mwh, pen.price_cap_per_mwh,
+                         pen.nonperformance_per_mwh))
 
 
 def _say(progress: Any, msg: str) -> None:
@@ -340,7 +343,8 @@ def run(sc: VppMarketScenario, folder: str | Path, *, progress: Callable[[str], 
         for d in days:
             r = rollout(env, pol, d)
             per_day[m].append({"day": d, "cost": r["cost"], "shortage_mwh": r["shortage_mwh"],
-                               "surplus_mwh": r["surplus_mwh"], "return": r["return"]})
+                               "surplus_mwh": r["surplus_mwh"], "return": r["return"],
+                               "supply_profit": r["supply_profit"], "load_cost": r["load_cost"]})
     n_or = min(cap(ev.oracle_days), len(days)) if ev.oracle_days else 0
     oracle_rows, oracle_day0 = [], None
     for d in days[:n_or]:
@@ -348,14 +352,16 @@ def run(sc: VppMarketScenario, folder: str | Path, *, progress: Callable[[str], 
         o = env.oracle()
         oracle_day0 = oracle_day0 or (d, o)
         oracle_rows.append({"day": d, "cost": o.cost["total"], "shortage_mwh": o.cost["shortage_mwh"],
-                            "surplus_mwh": o.cost["surplus_mwh"], "return": np.nan})
+                            "surplus_mwh": o.cost["surplus_mwh"], "return": np.nan, "supply_profit": np.nan,
+                            "load_cost": np.nan})
     _say(progress, f"oracle: {n_or} days solved")
     rows = {}
     oc = pd.DataFrame(oracle_rows)
     for m, recs in per_day.items():
         df = pd.DataFrame(recs)
         row = {"cost_mean": df.cost.mean(), "cost_sd": df.cost.std(ddof=0), "shortage_mwh": df.shortage_mwh.mean(),
-               "surplus_mwh": df.surplus_mwh.mean(), "return_mean": df["return"].mean()}
+               "surplus_mwh": df.surplus_mwh.mean(), "return_mean": df["return"].mean(),
+               "supply_profit": df.supply_profit.mean(), "load_cost": df.load_cost.mean()}
         if n_or:
             row["gap_to_oracle_pct"] = 100 * (df.cost[:n_or].mean() / oc.cost.mean() - 1)
         row.update(train_info[m])

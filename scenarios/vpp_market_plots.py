@@ -66,7 +66,19 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
     """Write the 16-panel figure to ``path`` (PNG)."""
     fig, axs = plt.subplots(4, 4, figsize=(20, 16))
     ax = axs.ravel()
-    _curve(ax[0], histories, "return", "training return per day (both sides share it; 10-ep mean)")
+    sides = {}
+    for m, hist in histories.items():  # each side's own return (profit-seeking game, docs/market.md §2.4)
+        for side in ("load", "supply"):
+            keys = [k for k in (hist[0] if hist else {}) if k.startswith(f"return_{side}")]
+            if keys:
+                sides[f"{m} {side}"] = [{"r": float(np.mean([h[k] for k in keys]))} for h in hist]
+    COLORS.update({f"{m} {side}": COLORS.get(m) for m in histories for side in ("load", "supply")})
+    if sides:
+        _curve(ax[0], sides, "r", "training return per day: load, mean supply group (10-ep mean)")
+        for line in ax[0].get_lines():
+            line.set_linestyle("--" if line.get_label().endswith("supply") else "-")
+    else:
+        _curve(ax[0], histories, "return", "training return per day (10-ep mean)")
     _curve(ax[1], histories, "cost", "training day cost ($)", log=True)
     _curve(ax[2], histories, "critic_loss", "critic loss (TD [+ GP])", log=True)
     _curve(ax[3], histories, "actor_loss", "actor loss (-Q)")

@@ -8,6 +8,7 @@ the renewable-uptake sweep (:mod:`scenarios.uptake`).
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def simulate(sc: Scenario, ctx: RunContext) -> RunOutput:
         from ..uptake import run_sweep
 
         extras["uptake"] = run_sweep(sc, ctx.folder, weather=weather, signal=signal,
-                                     controlled=lambda: controlled_for(sc), progress=ctx.progress)
+                                     controlled=functools.partial(controlled_for, sc),  # pickles: workers
+                                     progress=ctx.progress)
     return RunOutput(sc, models, None, summary_table(models), time.perf_counter() - t0, extras)
 
 

@@ -12,6 +12,7 @@ from grid.unit_commitment import (
     clear_market,
     day_cost,
     market_units,
+    settle_period,
     solve_uc,
 )
 from learners.market_env import RulePolicy, rollout
@@ -95,3 +96,48 @@ def test_game_schedules_respect_uc(game) -> None:
         assert check_uc_schedule(game.units, r["on"], r["p_mw"], game.dt) == []
     r = rollout(game, RulePolicy(game), 0)
     assert check_uc_schedule(game.units, r["on"], r["p_mw"], game.dt) == []
+
+
+def test_clearing_with_markups_hand_case() -> None:
+    # a (10 $, 20-100 MW), b (30 $, 0-50 MW), c (20 $, 10-80 MW), all on, 170 MW demand.
+    # markups: a +50 % (offer 15), b 0 % (30), c +100 % (40). Minimums 30 MW; 140 MW more in offer order:
+    # a 80 MW at 15, b 50 MW at 30, c 10 MW at 40 -> c is marginal, price 40 $/MWh.
+    mk = np.array([0.5, 0.0, 1.0])
+    r = clear_market(HAND, np.array([True, True, True]), 170.0, offer_markup=mk)
+    np.testing.assert_allclose(r.p_mw, [100.0, 50.0, 20.0])
+    assert r.price_per_mwh == pytest.approx(40.0) and r.marginal_unit == 2
+    # at cost the same demand clears on c at 20 $: a +80, c +60, b nothing; the markups doubled the price
+    r0 = clear_market(HAND, np.array([True, True, True]), 170.0)
+    np.testing.assert_allclose(r0.p_mw, [100.0, 0.0, 70.0])
+    assert r0.price_per_mwh == pytest.approx(20.0) and r0.marginal_unit == 2
+    # settlement of the marked-up case over 2 h (no starts, no no-load): profit = (40 - cost) x p x 2
+    s = settle_period(HAND, np.ones(3, bool), np.ones(3, bool), r, 170.0, 2.0)
+    np.testing.assert_allclose(s.revenue, [8000.0, 4000.0, 1600.0])
+    np.testing.assert_allclose(s.profit, [(40 - 10) * 200.0, (40 - 30) * 100.0, (40 - 20) * 40.0])
+    assert s.load_payment == pytest.approx(40.0 * 170 * 2) and s.load_shortage_cost == 0.0
+
+
+def _identity(units, was_on, on, demand, mk=None, cw=None):
+    cw = cw or CostWeights()
+    clr = clear_market(units, on, demand, mk, cw)
+    s = settle_period(units, was_on, on, clr, demand, 2.0, cw)
+    social = day_cost(units, on[None], clr.p_mw[None], [clr.shortage_mw], [clr.surplus_mw], [0.0], 2.0, cw,
+                      initially_on=was_on)["total"]
+    assert s.load_payment + s.load_shortage_cost - s.profit.sum() - s.nonperformance_charge.sum() == \
+        pytest.approx(social)
+    return s
+
+
+def test_settlement_is_a_transfer_plus_social_cost() -> None:
+    units = (_unit("a", 10.0, 20.0, 100.0, startup_cost=300.0, no_load_cost_per_h=4.0),
+             _unit("b", 30.0, 0.0, 50.0), _unit("c", 20.0, 10.0, 80.0, no_load_cost_per_h=2.0))
+    on = np.array([True, True, True])
+    _identity(units, np.array([False, True, True]), on, 150.0, np.array([0.2, 0.0, 0.4]))  # normal, a starts
+    s = _identity(units, on, np.array([True, False, True]), 20.0)  # surplus: 30 MW minimum for 20 MW
+    # 10 MW spilled for 2 h at 200 $/MWh, charged 20:10 to a and c; payment only for the 20 MW served
+    np.testing.assert_allclose(s.surplus_charge, [4000 * 20 / 30, 0.0, 4000 * 10 / 30])
+    np.testing.assert_allclose(s.revenue.sum(), 10.0 * 20 * 2)
+    s = _identity(units, on, np.array([True, False, True]), 200.0)  # shortage: 180 MW committed
+    # 20 MW short for 2 h: 2000 $/MWh x 40 MWh, all on b (the only offline unit); price at the cap
+    np.testing.assert_allclose(s.nonperformance_charge, [0.0, 80_000.0, 0.0])
+    assert s.load_shortage_cost == pytest.approx(1000.0 * 40) and s.load_payment == pytest.approx(1000.0 * 180 * 2)

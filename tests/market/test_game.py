@@ -57,9 +57,76 @@ def test_reward_within_range(game, policy: str) -> None:
         "rule": RulePolicy(game),
     }
     r = rollout(game, pols[policy], 5)
-    rewards = [h["reward"] for h in game.history]
-    assert all(-3000.0 / game.T <= x <= 0.0 for x in rewards)
+    for a in game.possible_agents:  # every agent's own day return; supply rewards also per period
+        assert -3000.0 <= r["returns"][a] <= 0.0
+        if a != "load":  # the load's shaped reward may be positive in a period that pays energy back
+            assert all(-3000.0 / game.T <= h["rewards"][a] <= 0.0 for h in game.history)
     assert -3000.0 <= r["return"] <= 0.0
+
+
+def test_rewards_are_each_sides_own_money(game) -> None:
+    # supply group g: -(3000/T) clip(1/2 - profit_g / (2 P_g), 0, 1); load: -(3000/T) its cost / C_L
+    rng = np.random.default_rng(4)
+    rollout(game, lambda obs: {a: rng.uniform(-1, 1, game.action_space(a).shape) for a in obs}, 11)
+    s = 3000.0 / game.T
+    run = 0.0  # the load's running return, kept within [-3000, 0]
+    for h in game.history:
+        want_load = float(np.clip(run - s * h["load_cost"] / game.load_scale, -3000.0, 0.0)) - run
+        assert h["rewards"]["load"] == pytest.approx(want_load)
+        run += want_load
+        for tech, pi in h["profit"].items():
+            want = -s * np.clip(0.5 - pi / (2 * game.profit_scale[tech]), 0, 1)
+            assert h["rewards"][f"supply_{tech}"] == pytest.approx(want)
+    # the load's day: energy at the clearing prices + value of lost load + the day-end shift penalty
+    # (paid as it accrues; the shaping telescopes to 100 $/MWh x |net shifted energy of the day|)
+    hist = game.history
+    served = np.array([h["demand_mw"] - h["shortage_mw"] for h in hist])
+    pay = sum(h["price_per_mwh"] * e * game.dt for h, e in zip(hist, served, strict=True))
+    short = 1000.0 * sum(h["shortage_mw"] for h in hist) * game.dt
+    net = sum(h["realised_mw"] + h["elastic_mw"] for h in hist) * game.dt
+    assert sum(h["load_cost"] for h in hist) == pytest.approx(pay + short + 100.0 * abs(net))
+    assert game.reward_offset["load"] == 0.0 and game.reward_offset["supply_coal"] == -s / 2
+
+
+def test_markup_raises_price_and_profit(game) -> None:
+    # everyone committed; the gas groups mark up 50 % instead of 0: prices rise, so do the gas profits
+    def pol(markup: float):
+        return lambda obs: {a: (np.array([0.0], np.float32) if a == "load" else
+                                np.array([1.0, markup if "gas" in a else -1.0], np.float32)) for a in obs}
+
+    lo, hi = rollout(game, pol(-1.0), 3), rollout(game, pol(1.0), 3)
+    assert np.all(hi["price"] >= lo["price"] - 1e-9) and hi["price"].mean() > lo["price"].mean() * 1.1
+    gas = [k for k in game.groups if "gas" in k]
+    prof = [sum(h["profit"][k] for h in game.history for k in gas)]
+    rollout(game, pol(-1.0), 3)
+    assert prof[0] > sum(h["profit"][k] for h in game.history for k in gas)
+    assert hi["load_cost"] > lo["load_cost"]  # a transfer from the load to the suppliers
+
+
+def test_reliability_commitment_prevents_artificial_shortage() -> None:
+    # every group asks to decommit from the start; units that may start are started by the operator
+    # whenever the committed capacity cannot cover the demand, so there is never a shortage while
+    # startable capacity remains, and withholding is charged
+    env = MarketEnv()
+    r = rollout(env, lambda obs: {a: (np.zeros(1) if a == "load" else np.array([-1.0, 1.0])) for a in obs}, 2)
+    for h in env.history:
+        offline_startable = [not o for o in h["on"]]
+        if h["shortage_mw"] > 0:
+            assert h["nonperformance"] > 0 and any(offline_startable)
+    assert sum(h["ruc_starts"] for h in env.history) > 0
+    assert r["shortage_mwh"] >= 0
+
+
+def test_threshold_is_the_competitive_nominal_day(game) -> None:
+    # the 75th percentile of the nominal day's prices with rule commitment and offers at marginal cost
+    nominal = rollout(game, RulePolicy(game), uncontrolled=True)
+    assert all(np.all(h["markup"] == 0) for h in game.history)
+    assert price_threshold(game) == pytest.approx(np.percentile(nominal["price"], 75))
+    # marking everything up 50 % makes most periods high-priced; offering at cost leaves most below
+    up = lambda obs: {a: (np.zeros(1) if a == "load" else np.array([1.0, 1.0])) for a in obs}  # noqa: E731
+    prob_up, _ = high_price_probability(game, up, seeds=range(20, 26))
+    prob_rule, _ = high_price_probability(game, RulePolicy(game), seeds=range(20, 26))
+    assert prob_up.mean() > 0.9 and prob_rule.mean() < prob_up.mean()
 
 
 def test_high_price_probability_hand_counted(game) -> None:
