@@ -1,6 +1,6 @@
 """Seed 003 Table 2: convergence time of self-organisation, the centralised MIP and the Lagrangian method.
 
-Run: ``PYTHONPATH=. python benchmarks/table2.py [--sizes 56 560 5600 56000] [--self-org-sizes 1000000]``
+Run: ``PYTHONPATH=. python benchmarks/table2.py [--sizes 56 560 5600 56000 1000000] [--self-org-sizes N ...]``
 (the CLI exposes it as ``vppsim bench table2``). Protocol and reading in ``docs/baselines.md``:
 
 * for each population size ``n`` the three-parks scenario (``three_parks_560`` at ``scale = n / 560``)
@@ -202,8 +202,8 @@ def to_markdown(df: pd.DataFrame, checks: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the process exit status (0)."""
     ap = argparse.ArgumentParser(prog="vppsim bench table2", description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="*", default=[56, 560, 5600, 56000], help="agents, all methods")
-    ap.add_argument("--self-org-sizes", type=int, nargs="*", default=[1_000_000], help="agents, self-org only")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[56, 560, 5600, 56000, 1_000_000], help="agents, all methods")
+    ap.add_argument("--self-org-sizes", type=int, nargs="*", default=[], help="agents, self-org only")
     ap.add_argument("--period", type=int, default=10, help="period decided (10 = 10:00 with 1 h steps)")
     ap.add_argument("--levels", type=int, default=8, help="parameter_levels of the quantised population")
     ap.add_argument("--mip-time-limit", type=float, default=30.0, help="HiGHS time limit per period (s)")

@@ -22,7 +22,8 @@ the series' first day, whose weekday is ``first_weekday`` (2016-01-01, SimBench'
 MSE on the scaled outputs.
 
 Data split (seed 001 §4.1): chronological 70 % / 15 % / 15 % (train / validation / test) of the
-hourly year; validation selects the epoch (early stopping), the test split gives MAE, RMSE and MAPE
+hourly year; validation (day-ahead windows from each validation midnight, like the test windows) selects
+the epoch (early stopping), the test split gives MAE, RMSE and MAPE
 (in kW and %, on the original scale). MAPE is taken over hours whose actual value is at least 5 %
 of the series' training maximum (PV is zero at night). The seasonal-naive floor predicts each
 hour by the same hour of the previous day.
@@ -290,7 +291,11 @@ def _fit(series_kw: np.ndarray, cfg: ForecasterConfig, progress: bool) -> Foreca
     scaled = scaler.transform(data)
     L, H = cfg.lookback, cfg.horizon
     tr_starts = np.arange(L, tr.stop - H + 1, cfg.stride)
-    va_starts = np.arange(max(va.start, L), va.stop - H + 1, H)
+    # validation windows start at the validation split's midnights, as the test windows do (day-ahead from
+    # 00:00, :func:`_test_starts`); the split's first hour is 12:00 (6132 = 255.5 days), and selecting the
+    # epoch on noon-start windows hid the 00:00 step of the per-day scaled data from early stopping.
+    va_first = -(-max(va.start, L, 24) // 24) * 24
+    va_starts = np.arange(va_first, va.stop - H + 1, 24)
     if len(tr_starts) < 1 or len(va_starts) < 1:
         raise ValueError(f"{len(data)} hours are too few for lookback {L} and horizon {H}")
     xt, yt = make_windows(scaled, tr_starts, L, H, cfg.first_weekday)

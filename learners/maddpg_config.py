@@ -7,6 +7,7 @@ checked without importing torch.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,12 @@ def _from_dict(cls: type, d: dict[str, Any]) -> Any:
             raise ValueError(f"{cls.__name__}.{k} must be {want.__name__}, got {v!r}")
         out[k] = v
     return cls(**out)
+
+
+# Learning rates, scales and limits that only make sense above zero (checked for both configs).
+_POSITIVE = ("actor_lr", "critic_lr", "reward_scale", "grad_norm_clip", "wm_lr", "inertia_lr", "gp_lipschitz")
+_NON_NEGATIVE = ("noise_sd", "noise_sd_final", "preact_reg", "gp_weight", "warmup_episodes",
+                 "updates_per_episode", "noise_decay_episodes")
 
 
 @dataclass
@@ -87,6 +94,16 @@ class MADDPGConfig:
             raise ValueError("hidden, batch_size, buffer_size must be >= 1 and n_episodes >= 0")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 < self.tau <= 1.0:
             raise ValueError("gamma must be in [0, 1] and tau in (0, 1]")
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{f.name} must be a finite number, got {v}")
+        for name in _POSITIVE:
+            if hasattr(self, name) and not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in _NON_NEGATIVE:
+            if hasattr(self, name) and not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MADDPGConfig:

@@ -24,6 +24,8 @@ td3        TD3        no                    no
   appends y^_{t+1..t+k} (over the env's p_ref; hours beyond the day repeat the last forecast hour).
 * **Days**: :class:`DaySampler` draws one day per episode from a list of day indices of a year of data
   (seed 001 §4.3: "repeatedly sampling episodes from the historical dataset").
+* **Evaluation**: :func:`evaluate_days` on :func:`held_out_days` (days outside the training split) against
+  each day's oracle; :func:`convergence_episode` is the documented convergence definition (docs/sac_lax.md).
 * **Checkpoints**: training runs in chunks of ``checkpoint_interval`` episodes (``learn`` calls); after
   each chunk the model zip, the replay buffer and the generator states (python, numpy, torch — SB3
   uses the global ones —, the action space's and the env's) are saved, so a killed run resumed from
@@ -55,8 +57,9 @@ from learners.multi_energy_env import MultiEnergyEnv
 from learners.projection import ProjectedEnv
 from learners.sac_lax_config import SB3Config
 
-__all__ = ["DaySampler", "ForecastStateEnv", "MultiEnergyTask", "SB3Learner", "evaluate_policy_day", "export_weights",
-           "forecaster_provider", "load_policy", "make_env", "play_day"]
+__all__ = ["DaySampler", "ForecastStateEnv", "MultiEnergyTask", "SB3Learner", "convergence_episode", "evaluate_days",
+           "evaluate_policy_day", "export_weights", "forecaster_provider", "held_out_days", "load_policy", "make_env",
+           "play_day"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED_POLICY = WEIGHTS_DIR / "campus_vpp_sac_lax.zip"
@@ -208,8 +211,10 @@ def make_env(cfg: SiteConfig, data: SiteData | DaySampler, config: SB3Config,
 class _StoreFeasible:
     """Off-policy mixin: the replay buffer stores the projected action ``info["a_feas"]`` (seed 001 §3.4)."""
 
+    store_feasible = True
+
     def _store_transition(self, replay_buffer, buffer_action, new_obs, reward, dones, infos):  # noqa: ANN001, ANN202
-        if infos and all("a_feas" in i for i in infos):
+        if self.store_feasible and infos and all("a_feas" in i for i in infos):
             buffer_action = np.stack([np.asarray(i["a_feas"], dtype=np.float32) for i in infos])
         return super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
 
@@ -291,8 +296,14 @@ class SB3Learner:
         return kw
 
     def _new_model(self) -> Any:
-        return _ALGOS[self.config.algo]("MlpPolicy", self.env, seed=self.config.seed, verbose=0, device="cpu",
-                                        **self._kwargs())
+        model = _ALGOS[self.config.algo]("MlpPolicy", self.env, seed=self.config.seed, verbose=0, device="cpu",
+                                         **self._kwargs())
+        self._set_replay_action(model)
+        return model
+
+    def _set_replay_action(self, model: Any) -> None:
+        if isinstance(model, _StoreFeasible):
+            model.store_feasible = self.config.replay_action == "feasible"
 
     # -- training ---------------------------------------------------------------------------------------
     @property
@@ -354,6 +365,7 @@ class SB3Learner:
     def _load(self, folder: Path) -> None:
         cls = _ALGOS[self.config.algo]
         self.model = cls.load(folder / self.checkpoint_name, env=self.env, device="cpu")
+        self._set_replay_action(self.model)
         if (folder / "replay.pkl").exists():
             self.model.load_replay_buffer(folder / "replay.pkl")
         with open(folder / "state.pkl", "rb") as fh:
@@ -420,6 +432,58 @@ def evaluate_policy_day(learner: SB3Learner | Any, cfg: SiteConfig, day: SiteDat
             "latency_ms": (1e3 * float(np.median(lat)), 1e3 * float(np.max(lat))),
             "actor_ms": 1e3 * float(np.median(act_t)), "proj_ms": 1e3 * float(np.median(proj_t)),
             "proj_distance_mean": float(np.mean(dist)), "proj_infeasible": infeas}
+
+
+def evaluate_days(policy: SB3Learner | Any, cfg: SiteConfig, year: SiteData, days: Sequence[int], config: SB3Config,
+                  day_forecast: Callable[[int], np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """:func:`evaluate_policy_day` on each of ``days`` (0-based day indices of ``year``), one dict per day."""
+    return [evaluate_policy_day(policy, cfg, DaySampler(year, [int(d)]), config, day_forecast) for d in days]
+
+
+def held_out_days(n_hours: int, n_days: int = 7, step: int = 8, part: int = 2) -> list[int]:
+    """Evaluation days outside the learners' training days (0-based day indices).
+
+    The learners train on days of the forecasters' training split (:func:`learners.forecasters.split_year`,
+    70 %); ``part`` 1 = validation split (15 %), 2 = test split (15 %). Returns ``n_days`` whole days
+    starting at the part's first midnight, ``step`` days apart (8: consecutive picks fall on consecutive
+    weekdays, so 7 days cover the week once). For 365 days: validation 256, 264, ... ; test 311, 319, ...,
+    359 (7 November … 25 December 2016, the year of the data).
+
+    Raises:
+        ValueError: the part is too short for ``n_days`` at ``step``.
+    """
+    from learners.forecasters import split_year
+
+    sl = split_year(n_hours)[part]
+    first = -(-sl.start // 24)
+    days = [first + step * i for i in range(n_days)]
+    if (days[-1] + 1) * 24 > sl.stop:
+        raise ValueError(f"split part {part} has no room for {n_days} days {step} apart")
+    return days
+
+
+def convergence_episode(episodes: Sequence[int], values: Sequence[float], tol_pct: float = 1.0,
+                        window: int = 3) -> int:
+    """Convergence episode of an evaluation curve (vppsim's definition; seed 001 Table 4 gives none).
+
+    ``values[i]`` is the evaluation reward (deterministic policy on fixed held-out days; here
+    -mean daily cost / 1000 CNY) measured after ``episodes[i]`` training episodes. With the trailing
+    moving average m_j of ``window`` consecutive evaluations and its final value m_end, the convergence
+    episode is the first ``episodes[i]`` from which every later m_j stays within ``tol_pct`` % of
+    |m_end|: |m_j - m_end| <= tol_pct/100 * |m_end|. A curve still improving at the end of the run
+    "converges" near its end: the number then says only that the budget was too short.
+
+    Raises:
+        ValueError: fewer than ``window`` evaluations, or mismatched lengths.
+    """
+    e, v = np.asarray(episodes, dtype=int), np.asarray(values, dtype=float)
+    if len(e) != len(v) or len(v) < window:
+        raise ValueError(f"need >= {window} evaluations with matching episode numbers")
+    ma = np.convolve(v, np.ones(window) / window, mode="valid")  # ma[j] ends at evaluation j + window - 1
+    band = tol_pct / 100.0 * max(abs(ma[-1]), 1e-12)
+    bad = np.flatnonzero(np.abs(ma - ma[-1]) > band)
+    j = int(bad[-1]) + 1 if len(bad) else 0
+    return int(e[j + window - 1])
 
 
 def export_weights(learner: SB3Learner, path: str | Path, meta: dict[str, Any] | None = None) -> Path:

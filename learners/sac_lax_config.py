@@ -50,6 +50,9 @@ class SB3Config:
         checkpoint_interval: episodes per learn() chunk and checkpoint (training is chunked the same way
             with or without a checkpoint directory, so a resumed run is identical to an uninterrupted one).
         torch_threads: intra-op threads (1: fastest for these tiny networks on a shared CPU).
+        replay_action: with the projection, the action stored in the replay buffer: ``"feasible"`` (seed
+            001 §3.4: a_feas, the default) or ``"raw"`` (the actor's a_raw, the projection then being part
+            of the environment the critic learns; the next state and reward still come from a_feas).
     """
 
     method: Literal["sac", "sac_l", "sac_lax", "ppo", "ddpg", "td3"] = "sac_lax"
@@ -69,6 +72,7 @@ class SB3Config:
     n_episodes: int = 200
     checkpoint_interval: int = 20
     torch_threads: int | None = 1
+    replay_action: Literal["feasible", "raw"] = "feasible"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -76,6 +80,8 @@ class SB3Config:
         for k in ("batch_size", "buffer_size", "ppo_n_steps", "forecast_k", "n_episodes", "checkpoint_interval"):
             if getattr(self, k) < 1:
                 raise ValueError(f"{k} must be >= 1")
+        if self.replay_action not in ("feasible", "raw"):
+            raise ValueError(f"replay_action must be 'feasible' or 'raw', got {self.replay_action!r}")
         if self.ppo_n_steps % 24:
             raise ValueError("ppo_n_steps must be a multiple of 24 (one day)")
         self.net_arch = tuple(int(x) for x in self.net_arch)

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from aggregation.distributions import STRICT_CONFIG, Fraction
 from aggregation.kinds.battery import BatterySpec
@@ -103,6 +103,13 @@ class MpcBlock(BaseModel):
         return self
 
 
+def _registered_method(v: str) -> str:
+    """A ``methods:`` item: a multi_energy method of :mod:`learners.registry` (:func:`scenarios.schema.multi_energy_method`)."""
+    from scenarios.schema import multi_energy_method  # schema -> kinds -> this module: import when used
+
+    return multi_energy_method(v)
+
+
 class MultiEnergyScenario(ScenarioBase):
     """A multi-energy VPP day (scenario kind ``multi_energy``).
 
@@ -123,7 +130,10 @@ class MultiEnergyScenario(ScenarioBase):
     pv: MultiEnergyPVSpec | None = None
     carbon: CarbonSpec = Field(default_factory=CarbonSpec)
     imbalance_penalty_per_kwh: float = Field(1.0, ge=0, le=1e3, **_F)
-    methods: list[Literal["oracle", "mpc", "maddpg_mpc", "sac_lax"]] = Field(default_factory=lambda: ["oracle", "mpc"])
+    methods: list[Annotated[str, AfterValidator(_registered_method),
+                            Field(description="a multi_energy method of learners.registry that runs without "
+                                              "training (oracle, mpc, maddpg_mpc, sac_lax)")]] = Field(
+        default_factory=lambda: ["oracle", "mpc"])
     ramp_model: Literal["milp", "inner", "outer"] = "milp"
     mpc: MpcBlock = Field(default_factory=MpcBlock)
     plots: bool = True
@@ -132,6 +142,10 @@ class MultiEnergyScenario(ScenarioBase):
     def n_periods(self) -> int:
         """Periods of the horizon (= ``n_steps``)."""
         return self.n_steps
+
+
+#: the methods :func:`run` implements (each must also be a registered multi_energy method to pass the schema)
+_PIPELINE_METHODS: tuple[str, ...] = ("oracle", "mpc", "maddpg_mpc", "sac_lax")
 
 
 def site_config(sc: MultiEnergyScenario) -> SiteConfig:
@@ -234,6 +248,10 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
     from learners.mpc import RollingMPC
     from learners.oracle import oracle
 
+    missing = [m for m in sc.methods if m not in _PIPELINE_METHODS]
+    if missing:
+        raise ValueError(f"methods {missing} are registered for multi_energy but this pipeline runs only "
+                         f"{list(_PIPELINE_METHODS)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cfg, data, weather = build_day(sc, max_steps)

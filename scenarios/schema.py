@@ -56,6 +56,26 @@ __all__ = [
 _Strict = Strict  # wave-1 name
 
 
+def multi_energy_methods() -> list[str]:
+    """Methods a ``multi_energy`` scenario's ``methods:`` may name, read from :mod:`learners.registry`.
+
+    Registered for the ``multi_energy`` kind and runnable without training: the solvers (not trainable:
+    ``oracle``, ``mpc``) and the learners that act from shipped weights (``needs_weights``: ``maddpg_mpc``,
+    ``sac_lax``). Trainable entries without shipped weights (``sac``, ``ppo`` …) are trained and
+    benchmarked, not run by the pipeline.
+    """
+    return [n for n in methods.names(scenario_kind="multi_energy")
+            if not methods.get(n).trainable or methods.get(n).needs_weights]
+
+
+def multi_energy_method(v: str) -> str:
+    """``v`` when it is one of :func:`multi_energy_methods` (the ``multi_energy`` schema's validator)."""
+    allowed = multi_energy_methods()
+    if v not in allowed:
+        raise ValueError(f"must be one of {allowed}")
+    return v
+
+
 def _der_method(v: str, **filters: bool) -> str:
     """``v`` when it names a method of :mod:`learners.registry` for der_aggregation scenarios (and ``filters``)."""
     allowed = methods.names(scenario_kind="der_aggregation", **filters)

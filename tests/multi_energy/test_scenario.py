@@ -65,3 +65,28 @@ def test_envs_on_the_campus_day():
     env = MultiEnergyParallelEnv(cfg, data)
     obs, _ = env.reset(seed=1)
     assert set(obs) == {"gt", "battery", "tes", "hp"}
+
+
+def test_methods_come_from_the_registry():
+    """``methods:`` is validated against learners.registry (no Literal of its own), item by item."""
+    import learners.registry as reg
+    from scenarios.schema import multi_energy_methods
+
+    for n in ("oracle", "mpc"):
+        e = reg.get(n)
+        assert not e.trainable and e.scenario_kinds == ("multi_energy",) and e.decider is not None
+        assert callable(reg.load_object(e.decider))
+    assert set(multi_energy_methods()) == {"oracle", "mpc", "maddpg_mpc", "sac_lax"}
+    raw = yaml.safe_load((BUNDLED / "campus_vpp.yaml").read_text())
+    assert MultiEnergyScenario.model_validate({**raw, "methods": ["oracle", "sac_lax"]}).methods == ["oracle", "sac_lax"]
+    for bad in ("ppo", "qmix", "rule", "nonsense"):  # trainable without weights, another kind's, unknown
+        with pytest.raises(ValidationError, match=r"methods\.1"):
+            MultiEnergyScenario.model_validate({**raw, "methods": ["oracle", bad]})
+    reg.register(reg.MethodEntry("me_test_solver", "a test solver", decider="learners.oracle:oracle",
+                                 scenario_kinds=("multi_energy",)))
+    try:
+        sc = MultiEnergyScenario.model_validate({**raw, "methods": ["me_test_solver"]})
+        with pytest.raises(ValueError, match="pipeline runs only"):
+            run(sc, None, max_steps=2)
+    finally:
+        reg.unregister("me_test_solver")

@@ -60,3 +60,23 @@ def test_seasonal_naive_is_exact_on_a_periodic_series() -> None:
     data = np.stack([100 + np.sin(2 * np.pi * h / 24)] * 4, axis=1)
     m = seasonal_naive(data)
     assert m["load_e_kw"]["mae"] < 1e-9
+
+
+def test_validation_windows_start_at_midnight_like_the_test_windows(monkeypatch) -> None:
+    """Early stopping selects on day-ahead windows from 00:00 (the test's), not from the split's first hour."""
+    import learners.forecasters as F
+
+    seen: list[np.ndarray] = []
+    real = F.make_windows
+
+    def spy(scaled, starts, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append(np.asarray(starts))
+        return real(scaled, starts, *a, **k)
+
+    monkeypatch.setattr(F, "make_windows", spy)
+    data = _toy(24 * 21 + 12)  # 516 h: the validation split starts at hour 361 (= day 15, 01:00)
+    tr, va, _ = split_year(len(data))
+    assert va.start % 24 != 0
+    F.fit(data, ForecasterConfig(kind="gru", lookback=8, horizon=6, hidden=4, epochs=1, stride=4))
+    val = seen[1]
+    assert len(val) >= 1 and np.all(val % 24 == 0) and val.min() >= va.start and val.max() + 6 <= va.stop
