@@ -43,7 +43,8 @@ def test_day_data_matches_the_seed_scaling():
 
 
 def test_pipeline_writes_the_results_folder(tmp_path):
-    sc = load_scenario(BUNDLED / "campus_vpp.yaml").model_copy(update={"mpc": MpcBlock(forecast_errors=[0.1])})
+    sc = load_scenario(BUNDLED / "campus_vpp.yaml").model_copy(
+        update={"mpc": MpcBlock(forecast_errors=[0.1]), "methods": ["oracle", "mpc"]})
     msgs: list[str] = []
     summary = run(sc, tmp_path, progress=msgs.append, max_steps=4)
     assert list(summary.index) == ["oracle", "mpc_H4h_err10pct"]
