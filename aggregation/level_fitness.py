@@ -198,6 +198,10 @@ def plan_level(model, target: str = "net", scales: tuple[float, ...] = SCALE_GRI
     """
     inp = bound_inputs(model)
     sol, ac_kw, _ = guarded_plan(inp, target, scales, guard_c)
+    return _plan_arrays(inp, sol, ac_kw)
+
+
+def _plan_arrays(inp: BoundInputs, sol: BoundSolution, ac_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     der = np.concatenate([ac_kw, sol.ev_kwh / inp.dt_h], axis=0)
     park = np.zeros((inp.n_parks, inp.n_steps))
     np.add.at(park, np.concatenate([inp.ac_park, inp.ev_park]), der)
@@ -262,8 +266,15 @@ def install_level_targets(model, spec, target: str = "net", per_der: bool = True
     if not uses_level_tracking(spec):
         return False
     guard = float(getattr(spec, "comfort_guard_c", 0.0))
-    park, der = plan_level(model, target, guard_c=guard)
+    inp = bound_inputs(model)
+    sol, ac_kw, _ = guarded_plan(inp, target, SCALE_GRID, guard)
+    park, der = _plan_arrays(inp, sol, ac_kw)
     model.set_vpp_targets(park)
+    if target == "net":
+        # The plan's programme load and its guard-replayed load are both feasible points of the
+        # day-ahead bound's programme (more constraints, same device model): write_comparison
+        # reports the better one beside the bound, which is a best-found reference.
+        model.level_plan_distance = float(min(sol.distance, sol.score))
     if per_der and hasattr(model.decider, "set_plan"):
         model.decider.set_plan(der, gamma=PLAN_GAMMA)
         n_ac = model.fleet.count("ac") if "ac" in model.fleet.units else 0

@@ -120,3 +120,25 @@ def test_plan_start_policy_picks_the_allowed_action_closest_to_the_plan():
     other = SimpleNamespace(kind="battery", n=3)
     np.testing.assert_array_equal(pol.act(other), [0, 0, 0])  # kinds without a plan: the base policy
     assert pol.state_dict() == {"w": 1}  # checkpoints keep the base policy's state
+
+
+def test_plan_is_a_feasible_point_reported_beside_the_bound(scenario, tmp_path):
+    """The plan's programme load is feasible for the bound's programme, so write_comparison
+    reports the best known point (min of the two) and the share of it, never above the share
+    of the bound's scale-search figure."""
+    from aggregation.level_fitness import install_level_targets
+    from aggregation.outputs import write_comparison
+    from scenarios.build import build_model, controlled_for
+
+    base = build_model(scenario, handles=False)
+    base.run(base.n_steps)
+    policy, decider = controlled_for(scenario)
+    model = build_model(scenario, policy, decider, handles=False)
+    assert install_level_targets(model, scenario.aggregation)
+    assert np.isfinite(model.level_plan_distance)
+    model.run(model.n_steps)
+    fig = write_comparison(base, model, tmp_path, previous_days=1, plots=False)
+    assert fig["level_plan_tracking_distance"] == model.level_plan_distance
+    assert fig["best_known_tracking_distance"] == min(fig["bound_tracking_distance"], model.level_plan_distance)
+    assert fig["share_of_best_known_pct"] <= fig["share_of_bound_pct"] + 1e-9
+    assert fig["share_of_best_known_pct"] > 0
