@@ -38,7 +38,20 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, default=_json_default))
+    """Write strict JSON atomically: NaN and infinities become ``null`` (RFC 8259 has neither)."""
+    return write_text(path, json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False))
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _finite(o.tolist())
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    return o
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> Path:

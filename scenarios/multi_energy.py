@@ -18,7 +18,6 @@ Data, all offline and real (docs/multi_energy.md):
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -308,8 +307,9 @@ def run(sc: MultiEnergyScenario, folder: str | Path, *, progress: Callable[[str]
     for k, t in tables.items():
         t.to_csv(folder / f"{k}_periods.csv", index=False)
     summary.to_csv(folder / "summary.csv")
-    (folder / "summary.json").write_text(json.dumps(summary.reset_index().to_dict(orient="records"), indent=1,
-                                                    default=float))
+    from aggregation.io import write_json
+
+    write_json(folder / "summary.json", summary.reset_index().to_dict(orient="records"))  # strict JSON: NaN -> null
     if sc.plots:
         from scenarios.multi_energy_plots import write_plots
 

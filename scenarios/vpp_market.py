@@ -431,7 +431,9 @@ def run(sc: VppMarketScenario, folder: str | Path, *, progress: Callable[[str], 
     rob_df.to_csv(folder / "robustness.csv", index=False)
     if inputs is not None:
         _couple(sc, inputs, schedule, summary, folder, progress)
-    (folder / "summary.json").write_text(json.dumps(summary.reset_index().to_dict(orient="records"), default=float))
+    from aggregation.io import write_json
+
+    write_json(folder / "summary.json", summary.reset_index().to_dict(orient="records"))  # strict JSON: NaN -> null
     if sc.plots:
         from scenarios.vpp_market_plots import market_report
 
