@@ -37,7 +37,9 @@ def _curve(ax, histories: dict[str, list[dict]], key: str, title: str, log: bool
             ax.plot(np.arange(len(y))[len(y) - len(_smooth(y)):], _smooth(y), color=COLORS.get(m), label=m)
             drawn = True
     if log and drawn:
-        ax.set_yscale("symlog")
+        # a log axis over about one decade showed a single tick label: linear, with plain numbers
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+        ax.grid(alpha=0.3)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("episode", fontsize=8)
     if drawn:
@@ -76,7 +78,9 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
     if sides:
         _curve(ax[0], sides, "r", "training return per day: load, mean supply group (10-ep mean)")
         for line in ax[0].get_lines():
-            line.set_linestyle("--" if line.get_label().endswith("supply") else "-")
+            line.set_linestyle(":" if line.get_label().endswith("supply") else "-")
+            line.set_linewidth(1.8 if line.get_label().endswith("supply") else 1.2)
+        ax[0].legend(fontsize=8, handlelength=3.5)  # long handles: solid (load) and dotted (supply) tell apart
     else:
         _curve(ax[0], histories, "return", "training return per day (10-ep mean)")
     _curve(ax[1], histories, "cost", "training day cost ($)", log=True)
@@ -86,8 +90,11 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
     gp = [h.get("gp", np.nan) for h in histories.get("dromarl", [])]
     if gp and np.isfinite(gp).any():
         ax4b = ax[4].twinx()
-        ax4b.plot(_smooth(np.nan_to_num(gp)), color="tab:orange", lw=0.8)
-        ax4b.set_ylabel("gradient penalty", fontsize=7, color="tab:orange")
+        ax4b.plot(_smooth(np.nan_to_num(gp)), color="tab:orange", lw=0.8, label="gradient penalty (right axis)")
+        ax4b.set_ylabel("gradient penalty", fontsize=8, color="tab:orange")
+        h1, l1 = ax[4].get_legend_handles_labels()
+        h2, l2 = ax4b.get_legend_handles_labels()
+        ax[4].legend(h1 + h2, [f"{x}: -ELBO (left axis)" for x in l1] + l2, fontsize=8)
     for m, rho in inertia.items():
         r = np.asarray(rho, dtype=float)
         if len(r) and np.isfinite(r).any():
@@ -127,8 +134,12 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
     for k, m in enumerate(meths):
         ax[12].bar(high_price.period + k * w, high_price[m], w, color=COLORS.get(m), label=m)
     thr = float(high_price.threshold_per_mwh.iloc[0]) if len(high_price) else np.nan
-    ax[12].set_title(f"P(price > {thr:.1f} $/MWh) per period", fontsize=9)
-    ax[12].legend(fontsize=7)
+    ax[12].set_title(f"P(price > {thr:.1f} $/MWh) per period (bars at 0 are not drawn)", fontsize=9)
+    n_per = int(high_price.period.max()) + 1 if len(high_price) else 0
+    ax[12].set_xticks(np.arange(n_per) + 0.4 - w / 2, [str(k) for k in range(n_per)])
+    ax[12].set_xlabel("period (2 h)", fontsize=8)
+    ax[12].set_ylim(0, 1.3)  # room above the bars for the legend
+    ax[12].legend(fontsize=8, ncol=max(1, len(meths)), loc="upper center")
     ms = list(summary.index)
     ax[13].bar(ms, summary.cost_mean, color=[COLORS.get(m, "c") for m in ms])
     for i, m in enumerate(ms):
@@ -136,7 +147,8 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
         if np.isfinite(gap):
             ax[13].text(i, summary.loc[m, "cost_mean"], f"{gap:+.1f} %", ha="center", va="bottom", fontsize=7)
     ax[13].set_title("mean day cost ($) and gap to the oracle", fontsize=9)
-    ax[13].set_yscale("log")
+    ax[13].set_ylim(0, 1.15 * float(np.nanmax(summary.cost_mean)) if len(summary) else 1.0)
+    ax[13].ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     x = np.arange(len(ms))
     ax[14].bar(x - 0.2, summary.shortage_mwh, 0.4, label="shortage", color="tab:red")
     ax[14].bar(x + 0.2, summary.surplus_mwh, 0.4, label="surplus", color="tab:blue")
@@ -149,13 +161,15 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
         w = 0.8 / max(1, len(piv.columns))
         for k, m in enumerate(piv.columns):
             ax[15].bar(np.arange(len(piv)) + k * w, piv[m], w, color=COLORS.get(m), label=m)
-        ax[15].set_xticks(np.arange(len(piv)) + 0.4 - w / 2, piv.index, fontsize=7)
-        ax[15].set_yscale("log")
-        ax[15].legend(fontsize=7)
+        ax[15].set_xticks(np.arange(len(piv)) + 0.4 - w / 2, piv.index, fontsize=8)
+        ax[15].set_ylim(0, 1.3 * float(np.nanmax(piv.to_numpy())))  # room above the bars for the legend
+        ax[15].ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+        ax[15].legend(fontsize=8, ncol=max(1, len(piv.columns)), loc="upper center")
     ax[15].set_title("robustness: mean day cost on shifted distributions ($)", fontsize=9)
     for a in ax:
-        a.tick_params(labelsize=7)
-    fig.suptitle("VPP supply/load game (seed 000): MADDPG, DROMARL, rule baseline, oracle", fontsize=13)
-    fig.tight_layout()
+        a.tick_params(labelsize=8)
+        a.title.set_fontsize(10)
+    fig.suptitle("VPP supply/load game (seed 000): MADDPG, DROMARL, rule baseline, oracle", fontsize=14)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))  # keep the title clear of the first row's panel titles
     fig.savefig(path, dpi=80)
     plt.close(fig)
