@@ -46,7 +46,23 @@ def folder_pipeline(run_path: str) -> types.SimpleNamespace:
         return {"methods": [str(m) for m in out.summary.index], "periods": getattr(out.scenario, "n_periods", None)}
 
     def report(out: RunOutput) -> str:
-        table = out.summary.to_string(float_format=lambda v: f"{v:,.4g}")
+        # one column per method, one row per figure: narrow enough for a terminal
+        table = out.summary.T.map(_fmt).to_string()
         return f"\n{out.scenario.name}: {out.wall_s:.2f} s\n{table}"
 
     return types.SimpleNamespace(simulate=simulate, write=write, report=report)
+
+
+def _fmt(v: Any) -> str:
+    """A number for the terminal: solver noise (< 1e-9) as 0, thousands grouped, 4 significant digits."""
+    if isinstance(v, (bool, str)) or v is None:
+        return str(v)
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if x != x:
+        return "-"
+    if abs(x) < 1e-9:
+        return "0"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
