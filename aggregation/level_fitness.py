@@ -171,7 +171,14 @@ def guarded_plan(inp: BoundInputs, target: str = "net", scales: tuple[float, ...
     best: tuple[BoundSolution, np.ndarray, np.ndarray] | None = None
     cur = inp
     for _ in range(max(int(rounds), 1) if guard_c > 0 else 1):
-        sol = solve(cur, target, scales, replayed_distance if guard_c > 0 else None)
+        try:
+            sol = solve(cur, target, scales, replayed_distance if guard_c > 0 else None)
+        except RuntimeError:
+            # a later round's tighter programme (refused sheds fixed) has no optimum at any scale:
+            # keep the best plan found so far
+            if best is None:
+                raise
+            break
         real, refused = guard_replay(inp, sol.ac_kw, guard_c)
         if best is None or sol.score < best[0].score:
             best = (sol, real, refused)

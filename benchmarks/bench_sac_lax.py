@@ -32,6 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from aggregation.io import write_json, write_text  # noqa: E402
 from aggregation.multi_energy import SiteConfig, SiteData  # noqa: E402
 from learners.forecasters import (  # noqa: E402
     SERIES,
@@ -239,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(md[-(len(t2) + 3):]), flush=True)
     provider = forecaster_provider(ax, year)
     if a.no_learners:
-        (out / "tables.md").write_text("\n".join(md) + "\n")
-        (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+        write_text(out / "tables.md", "\n".join(md) + "\n")
+        write_json(out / "results.json", results)
         print(f"\nresults: {out}")
         return 0
 
@@ -383,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     results.update(t4=t4_rows, costs=rows, oracle={str(k): v for k, v in opt.items()}, curves=curves)
     text = "\n".join(md)
     print(text)
-    (out / "tables.md").write_text(text + "\n")
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    write_text(out / "tables.md", text + "\n")
+    write_json(out / "results.json", results)  # strict JSON (NaN -> null), atomic
     pd.DataFrame(episodes_rows).to_csv(out / "episodes.csv", index=False)
     print(f"\nresults: {out}")
     return 0

@@ -168,8 +168,10 @@ class CostWeights:
         shift_per_mwh: net shifted energy left unserved/overserved at the end of the day (assumption:
             the flexible load's energy must be delivered within the day).
         price_cap_per_mwh: clearing price in a period with shortage.
-        nonperformance_per_mwh: charge on a supplier per MWh of shortage attributed to its offline units
-            that could have started (the profit-seeking game's deterrent against physical withholding;
+        nonperformance_per_mwh: charge on a supplier per MWh of shortage, shared among its offline units
+            by capacity (every offline unit, including one held off by its minimum down time; in the game
+            the operator has already started every offline unit that could start, so a shortage falls on
+            units that could not) (the profit-seeking game's deterrent against physical withholding;
             the initial performance payment rate of ISO New England's Pay-for-Performance, 2,000 $/MWh
             from 2018, is an order of magnitude for it; ``docs/market.md`` §2.4). A transfer out of the
             game: not in :func:`day_cost`.

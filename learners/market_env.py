@@ -367,7 +367,7 @@ class MarketEnv(ParallelEnv):
             price_per_mwh=clr.price_per_mwh, shortage_mw=clr.shortage_mw, surplus_mw=clr.surplus_mw,
             on=new_on.copy(), p_mw=clr.p_mw.copy(), markup=markup, period_cost=period_cost, starts=int(started.sum()),
             temp_c=float(self.temp_c[t]), reward=float(reward), rewards=rewards_all, profit=profit,
-            load_cost=float(load_cost), nonperformance=float(settle.nonperformance_charge.sum()), ruc_starts=int(ruc.sum())))
+            load_cost=float(load_cost), nonperformance=float(settle.nonperformance_charge.sum()), ruc_starts=int(ruc.sum()), ruc=ruc.copy()))
         self.run_len = np.where(new_on == self.on, self.run_len + 1, 1)
         self.on = new_on
         self.prev_price = clr.price_per_mwh

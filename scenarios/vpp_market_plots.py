@@ -29,12 +29,14 @@ def _smooth(y: np.ndarray, k: int = 10) -> np.ndarray:
     return np.convolve(y, np.ones(k) / k, mode="valid")
 
 
-def _curve(ax, histories: dict[str, list[dict]], key: str, title: str, log: bool = False) -> None:
+def _curve(ax, histories: dict[str, list[dict]], key: str, title: str, log: bool = False,
+           colors: dict[str, str] | None = None) -> None:
+    colors = COLORS if colors is None else colors
     drawn = False
     for m, hist in histories.items():
         y = np.array([h.get(key, np.nan) for h in hist], dtype=float)
         if len(y) and np.isfinite(y).any():
-            ax.plot(np.arange(len(y))[len(y) - len(_smooth(y)):], _smooth(y), color=COLORS.get(m), label=m)
+            ax.plot(np.arange(len(y))[len(y) - len(_smooth(y)):], _smooth(y), color=colors.get(m), label=m)
             drawn = True
     if log and drawn:
         # a log axis over about one decade showed a single tick label: linear, with plain numbers
@@ -74,9 +76,9 @@ def market_report(path: str | Path, *, histories: dict[str, list[dict]], summary
             keys = [k for k in (hist[0] if hist else {}) if k.startswith(f"return_{side}")]
             if keys:
                 sides[f"{m} {side}"] = [{"r": float(np.mean([h[k] for k in keys]))} for h in hist]
-    COLORS.update({f"{m} {side}": COLORS.get(m) for m in histories for side in ("load", "supply")})
+    colors = {**COLORS, **{f"{m} {side}": COLORS.get(m) for m in histories for side in ("load", "supply")}}
     if sides:
-        _curve(ax[0], sides, "r", "training return per day: load, mean supply group (10-ep mean)")
+        _curve(ax[0], sides, "r", "training return per day: load, mean supply group (10-ep mean)", colors=colors)
         for line in ax[0].get_lines():
             line.set_linestyle(":" if line.get_label().endswith("supply") else "-")
             line.set_linewidth(1.8 if line.get_label().endswith("supply") else 1.2)

@@ -15,6 +15,8 @@ import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import RunContext, RunOutput
 
 __all__ = ["folder_pipeline"]
@@ -55,7 +57,7 @@ def folder_pipeline(run_path: str) -> types.SimpleNamespace:
 
 def _fmt(v: Any) -> str:
     """A number for the terminal: solver noise (< 1e-9) as 0, thousands grouped, 4 significant digits."""
-    if isinstance(v, (bool, str)) or v is None:
+    if isinstance(v, (bool, np.bool_, str)) or v is None:
         return str(v)
     try:
         x = float(v)
