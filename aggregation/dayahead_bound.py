@@ -226,6 +226,13 @@ def bound_inputs(model) -> BoundInputs:
     )
 
 
+def etp_step(inp: BoundInputs, t_c: np.ndarray, ac_kw: np.ndarray, k: int) -> np.ndarray:
+    """(n_ac,) indoor temperature (°C) at the end of period ``k`` from ``t_c`` at its start and the
+    period's AC power ``ac_kw`` (kW): ``ACFleet.step``'s exact ETP recurrence, occupancy gain included."""
+    eq = inp.ac_gain_c[:, k] - inp.ac_cool_c * ac_kw
+    return eq + (t_c - eq) * inp.ac_a
+
+
 def simulate(inp: BoundInputs, ac_kw: np.ndarray, ev_kwh: np.ndarray) -> dict[str, np.ndarray | float]:
     """Replay continuous AC powers and EV energies through the device dynamics.
 
@@ -244,8 +251,7 @@ def simulate(inp: BoundInputs, ac_kw: np.ndarray, ev_kwh: np.ndarray) -> dict[st
     t = inp.ac_t0.copy()
     comfort = np.zeros(n_t)
     for k in range(n_t):  # 24 periods; every step is vectorised over the units
-        eq = inp.ac_gain_c[:, k] - inp.ac_cool_c * ac_kw[:, k]
-        t = eq + (t - eq) * inp.ac_a
+        t = etp_step(inp, t, ac_kw[:, k], k)
         temp[:, k] = t
         o = inp.occupied[:, k]
         if o.any():

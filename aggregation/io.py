@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas is not imported by `vppsim validate`, which uses to_jsonable via scenarios.progress
+    import pandas as pd
 
 
 def atomic_write(path: Path, write: Callable[[io.BufferedWriter], Any]) -> Path:
@@ -38,20 +40,40 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    """Write strict JSON atomically: NaN and infinities become ``null`` (RFC 8259 has neither)."""
-    return write_text(path, json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False))
+    """Write strict JSON atomically (:func:`to_jsonable`: NaN and infinities become ``null``)."""
+    return write_text(path, json.dumps(to_jsonable(obj), indent=2, allow_nan=False))
 
 
-def _finite(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _finite(o.tolist())
-    if isinstance(o, (float, np.floating)):
-        return float(o) if np.isfinite(o) else None
-    return o
+def to_jsonable(x: Any) -> Any:
+    """Plain JSON values from numpy/pandas/pathlib/dataclass values (NaN and inf become null)."""
+    if x is None or isinstance(x, bool | str):
+        return x
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, Mapping):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in x]
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return to_jsonable(dataclasses.asdict(x))
+    mod = type(x).__module__
+    if mod.startswith("numpy"):
+        if hasattr(x, "tolist"):
+            return to_jsonable(x.tolist())
+    if mod.startswith("pandas"):
+        if hasattr(x, "to_dict"):
+            if hasattr(x, "columns"):  # a DataFrame: a list of records
+                return to_jsonable(x.to_dict(orient="records"))
+            return to_jsonable(x.to_dict())
+        if hasattr(x, "isoformat"):
+            return x.isoformat()
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    return str(x)
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> Path:
@@ -67,11 +89,3 @@ def save_figure(fig, path: Path) -> Path:
         plt.close(fig)
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)

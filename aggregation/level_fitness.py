@@ -43,7 +43,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .dayahead_bound import SCALE_GRID, BoundInputs, BoundSolution, bound_inputs, solve
+from .dayahead_bound import SCALE_GRID, BoundInputs, BoundSolution, bound_inputs, etp_step, solve
 from .indices import shape_distance
 
 CUSTOM_RULE = "aggregation.level_fitness:level_tracking"
@@ -129,8 +129,7 @@ def guard_replay(inp: BoundInputs, ac_kw: np.ndarray, guard_c: float) -> tuple[n
     for k in range(out.shape[1]):  # 24 periods; every step is vectorised over the units
         refused[:, k] = (t >= top) & (out[:, k] < inp.ac_usual_kw[:, k] - 1e-6)
         out[refused[:, k], k] = inp.ac_usual_kw[refused[:, k], k]
-        eq = inp.ac_gain_c[:, k] - inp.ac_cool_c * out[:, k]
-        t = eq + (t - eq) * inp.ac_a
+        t = etp_step(inp, t, out[:, k], k)
     return out, refused
 
 
@@ -203,16 +202,18 @@ def plan_level(model, target: str = "net", scales: tuple[float, ...] = SCALE_GRI
         (N, n_steps) planned power per controllable DER (air conditioners, then EV piles,
         the rows of the period table).
     """
+    return _plan(model, target, scales, guard_c)[:2]
+
+
+def _plan(model, target: str, scales: tuple[float, ...], guard_c: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`plan_level`'s ``(park_kw, der_kw)`` and the plan's distance (the better of its programme
+    load and its guard-replayed load, both feasible points of the day-ahead bound's programme)."""
     inp = bound_inputs(model)
     sol, ac_kw, _ = guarded_plan(inp, target, scales, guard_c)
-    return _plan_arrays(inp, sol, ac_kw)
-
-
-def _plan_arrays(inp: BoundInputs, sol: BoundSolution, ac_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     der = np.concatenate([ac_kw, sol.ev_kwh / inp.dt_h], axis=0)
     park = np.zeros((inp.n_parks, inp.n_steps))
     np.add.at(park, np.concatenate([inp.ac_park, inp.ev_park]), der)
-    return park, der
+    return park, der, float(min(sol.distance, sol.score))
 
 
 class PlanStartPolicy:
@@ -273,15 +274,10 @@ def install_level_targets(model, spec, target: str = "net", per_der: bool = True
     if not uses_level_tracking(spec):
         return False
     guard = float(getattr(spec, "comfort_guard_c", 0.0))
-    inp = bound_inputs(model)
-    sol, ac_kw, _ = guarded_plan(inp, target, SCALE_GRID, guard)
-    park, der = _plan_arrays(inp, sol, ac_kw)
+    park, der, distance = _plan(model, target, SCALE_GRID, guard)
     model.set_vpp_targets(park)
-    if target == "net":
-        # The plan's programme load and its guard-replayed load are both feasible points of the
-        # day-ahead bound's programme (more constraints, same device model): write_comparison
-        # reports the better one beside the bound, which is a best-found reference.
-        model.level_plan_distance = float(min(sol.distance, sol.score))
+    if target == "net":  # write_comparison reports it beside the bound, a best-found reference
+        model.level_plan_distance = distance
     if per_der and hasattr(model.decider, "set_plan"):
         model.decider.set_plan(der, gamma=PLAN_GAMMA)
         n_ac = model.fleet.count("ac") if "ac" in model.fleet.units else 0

@@ -141,8 +141,7 @@ def write_comparison(
             after = figures.get(f"tracking_distance{sfx}_after")
             if before is not None and bnd is not None and after is not None and before - bnd > 1e-12:
                 figures[f"bound_improvement{sfx}_pct"] = tracking.improvement_pct(before, bnd)
-                # Share of the bound's improvement the controlled run reaches.
-                figures[f"share_of_bound{sfx}_pct"] = 100.0 * (before - after) / (before - bnd)
+                figures[f"share_of_bound{sfx}_pct"] = _share_pct(before, after, bnd)
         # Rule 4's plan solves the bound's programme with more constraints; when it found a better
         # feasible load than the bound's scale search (a heuristic), the best known point is that.
         plan_d = getattr(controlled_model, "level_plan_distance", None)
@@ -153,7 +152,7 @@ def write_comparison(
             figures["level_plan_tracking_distance"] = float(plan_d)
             figures["best_known_tracking_distance"] = best
             if before - best > 1e-12:
-                figures["share_of_best_known_pct"] = 100.0 * (before - after) / (before - best)
+                figures["share_of_best_known_pct"] = _share_pct(before, after, best)
         if full:
             tab = tab.assign(bound_kw=series["net_kw"].to_numpy(), bound_flexible_kw=series["flexible_kw"].to_numpy())
             span = float(np.ptp(tab["bound_kw"]))
@@ -165,3 +164,8 @@ def write_comparison(
         plot_fig8(tab, list(baseline_model.fleet.park_names), figures, out_dir / "fig8_tracking.png")
         plot_fig9(ass, out_dir / "fig9_assessment.png")
     return figures
+
+
+def _share_pct(before: float, after: float, reference: float) -> float:
+    """Share (%) of the improvement ``before -> reference`` that ``before -> after`` reaches."""
+    return 100.0 * (before - after) / (before - reference)

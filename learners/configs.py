@@ -121,16 +121,25 @@ _QMIX_RANGES: dict[str, tuple[float | None, float | None]] = {
 }
 
 
-def _check_ranges(cfg: Any, ranges: dict[str, tuple[float | None, float | None]]) -> None:
-    """Raise ``ValueError`` for a non-finite value or one outside ``ranges`` (None values are skipped)."""
+def _check_ranges(cfg: Any, ranges: dict[str, tuple[float | None, float | None]],
+                  open_low: tuple[str, ...] = ()) -> None:
+    """Raise ``ValueError`` for a non-finite value or one outside ``ranges`` (None values are skipped).
+
+    Bounds are inclusive, except the lower bound of the names in ``open_low`` (``v > lo``).
+    """
     for name, (lo, hi) in ranges.items():
         v = getattr(cfg, name)
         if v is None or isinstance(v, bool):
             continue
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError(f"{name} must be finite, got {v!r}")
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ValueError(f"{name} must be in [{lo:g}, {hi:g}], got {v!r}")
+        strict = name in open_low
+        if (lo is not None and (v <= lo if strict else v < lo)) or (hi is not None and v > hi):
+            if lo is not None and hi is not None:
+                raise ValueError(f"{name} must be in {'(' if strict else '['}{lo:g}, {hi:g}], got {v!r}")
+            if lo is not None:
+                raise ValueError(f"{name} must be {'>' if strict else '>='} {lo:g}, got {v!r}")
+            raise ValueError(f"{name} must be <= {hi:g}, got {v!r}")
 
 
 def check_file_values(cls: type, d: dict[str, Any], label: str) -> None:

@@ -275,13 +275,10 @@ def fit(series_kw: np.ndarray, cfg: ForecasterConfig, *, progress: bool = False)
     Raises:
         ValueError: too few hours for the split and windows.
     """
-    threads = torch.get_num_threads()
-    if cfg.torch_threads is not None:
-        torch.set_num_threads(cfg.torch_threads)
-    try:
+    from learners.batched_policy import intra_op_threads
+
+    with intra_op_threads(cfg.torch_threads):
         return _fit(series_kw, cfg, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(series_kw: np.ndarray, cfg: ForecasterConfig, progress: bool) -> Forecaster:

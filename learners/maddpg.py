@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from aggregation.io import atomic_write
+from learners.batched_policy import intra_op_threads
 
 from .maddpg_config import MADDPGConfig
 
@@ -354,10 +355,7 @@ class MADDPGLearner:
         """
         cfg = self.cfg
         total = cfg.n_episodes if n_episodes is None else n_episodes
-        old_threads = torch.get_num_threads()
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
-        try:
+        with intra_op_threads(cfg.torch_threads or None):
             while self.episode < total:
                 t0 = time.perf_counter()
                 rec = self.run_episode()
@@ -378,8 +376,6 @@ class MADDPGLearner:
                     self.save(Path(checkpoint_dir) / "checkpoint.pt")
             if checkpoint_dir:
                 self.save(Path(checkpoint_dir) / "checkpoint.pt")
-        finally:
-            torch.set_num_threads(old_threads)
         return self.history
 
     # ---- persistence -------------------------------------------------------------------------------

@@ -7,12 +7,11 @@ checked without importing torch.
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from dataclasses import dataclass
 from typing import Any
 
-from .configs import checked_hints
+from .configs import _check_ranges, checked_hints
 
 __all__ = ["DROMARLConfig", "MADDPGConfig"]
 
@@ -31,10 +30,17 @@ def _from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**out)
 
 
-# Learning rates, scales and limits that only make sense above zero (checked for both configs).
-_POSITIVE = ("actor_lr", "critic_lr", "reward_scale", "grad_norm_clip", "wm_lr", "inertia_lr", "gp_lipschitz")
-_NON_NEGATIVE = ("noise_sd", "noise_sd_final", "preact_reg", "gp_weight", "warmup_episodes",
-                 "updates_per_episode", "noise_decay_episodes")
+# Numeric options: finite, inside these (inclusive) ranges; the names in _OPEN_LOW must exceed their low.
+_MADDPG_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "actor_lr": (0.0, None), "critic_lr": (0.0, None), "reward_scale": (0.0, None), "grad_norm_clip": (0.0, None),
+    "noise_sd": (0.0, None), "noise_sd_final": (0.0, None), "preact_reg": (0.0, None), "warmup_episodes": (0, None),
+    "updates_per_episode": (0, None), "noise_decay_episodes": (0, None),
+}
+_DROMARL_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "wm_lr": (0.0, None), "inertia_lr": (0.0, None), "gp_lipschitz": (0.0, None), "gp_weight": (0.0, None),
+    "inertia_init": (None, None),
+}
+_OPEN_LOW = ("actor_lr", "critic_lr", "reward_scale", "grad_norm_clip", "wm_lr", "inertia_lr", "gp_lipschitz")
 
 
 @dataclass
@@ -94,16 +100,7 @@ class MADDPGConfig:
             raise ValueError("hidden, batch_size, buffer_size must be >= 1 and n_episodes >= 0")
         if not 0.0 <= self.gamma <= 1.0 or not 0.0 < self.tau <= 1.0:
             raise ValueError("gamma must be in [0, 1] and tau in (0, 1]")
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"{f.name} must be a finite number, got {v}")
-        for name in _POSITIVE:
-            if hasattr(self, name) and not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in _NON_NEGATIVE:
-            if hasattr(self, name) and not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        _check_ranges(self, _MADDPG_RANGES, _OPEN_LOW)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MADDPGConfig:
@@ -139,6 +136,10 @@ class DROMARLConfig(MADDPGConfig):
     gp_lipschitz: float = 5.0
     inertia_lr: float = 0.05
     inertia_init: float = 0.2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_ranges(self, _DROMARL_RANGES, _OPEN_LOW)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DROMARLConfig:

@@ -19,15 +19,15 @@ Usage (a drop-in for the subset of tqdm the pipelines use)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
 import sys
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Any, Literal
+
+from aggregation.io import to_jsonable  # re-exported: the one JSON conversion of the project
 
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_FAILURE", "EXIT_OK", "LineProgress", "add_output_flags", "configure", "emit_json",
@@ -325,38 +325,6 @@ def progress_bar(
 
 
 # ------------------------------------------------------------------ JSON output
-def to_jsonable(x: Any) -> Any:
-    """Plain JSON values from numpy/pandas/pathlib/dataclass values (NaN and inf become null)."""
-    if x is None or isinstance(x, bool | str):
-        return x
-    if isinstance(x, int):
-        return x
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, Path):
-        return str(x)
-    if isinstance(x, Mapping):
-        return {str(k): to_jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in x]
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return to_jsonable(dataclasses.asdict(x))
-    mod = type(x).__module__
-    if mod.startswith("numpy"):
-        if hasattr(x, "tolist"):
-            return to_jsonable(x.tolist())
-    if mod.startswith("pandas"):
-        if hasattr(x, "to_dict"):
-            if hasattr(x, "columns"):  # a DataFrame: a list of records
-                return to_jsonable(x.to_dict(orient="records"))
-            return to_jsonable(x.to_dict())
-        if hasattr(x, "isoformat"):
-            return x.isoformat()
-    if hasattr(x, "isoformat"):
-        return x.isoformat()
-    return str(x)
-
-
 def json_summary(command: str, *, status: str = "ok", exit_code: int = EXIT_OK, **fields: Any) -> str:
     """The ``--json`` document of a command: one object, keys sorted, NaN as null.
 

@@ -284,11 +284,9 @@ def _obtain(name: str, env: Any, sc: VppMarketScenario, max_episodes: int | None
 
 def _latency_ms(env: Any, policy: Any, n: int = 60) -> float:
     """Median wall time of one joint decision (ms), single torch thread."""
-    import torch
+    from learners.batched_policy import intra_op_threads
 
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with intra_op_threads(1):
         obs, _ = env.reset(seed=0)
         ts = []
         for _ in range(n):
@@ -296,8 +294,6 @@ def _latency_ms(env: Any, policy: Any, n: int = 60) -> float:
             policy(obs)
             ts.append(time.perf_counter() - t0)
         return 1e3 * float(np.median(ts))
-    finally:
-        torch.set_num_threads(old)
 
 
 def run(sc: VppMarketScenario, folder: str | Path, *, progress: Callable[[str], None] | bool | None = None,
